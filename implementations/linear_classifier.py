@@ -46,7 +46,7 @@ def softmax_loss_naive(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: f
         loss += log_norm - scores[y[i]]
         for j in range(num_classes):
             p = torch.exp(scores[j] - log_norm)
-            dW[:, j] += (p - (j == y[i])) * X[i]
+            dW[:, j] += (p - (1.0 if j == y[i] else 0.0)) * X[i]
     loss /= num_train
     dW /= num_train
     loss += reg * torch.sum(W * W)

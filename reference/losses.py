@@ -107,10 +107,5 @@ def softmax_probabilities(W, X) -> List[List[float]]:
     return out
 
 
-# The oracle of each loss function of the API, by name.
-ORACLES = {
-    "svm_loss_naive": svm_loss,
-    "svm_loss_vectorized": svm_loss,
-    "softmax_loss_naive": softmax_loss,
-    "softmax_loss_vectorized": softmax_loss,
-}
+# The oracle of each loss model ("loss_model" in harness/api.py).
+ORACLES = {"svm": svm_loss, "softmax": softmax_loss}

@@ -1,0 +1,1 @@
+"""The Hypothesis property suite: one module per family of the API (harness/api.py)."""
