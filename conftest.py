@@ -45,6 +45,9 @@ def _judging(config) -> bool:
 
 def pytest_collection_modifyitems(config, items):
     config.harness_judging = any(item.get_closest_marker("api") for item in items)
+    if config.harness_outcomes is not None and config.harness_outcomes.harness_error:
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
 
 
 def pytest_sessionstart(session):
@@ -56,10 +59,9 @@ def pytest_sessionstart(session):
     try:
         config.harness_subject = Subject(impl)
     except HarnessInputError as exc:
-        message = f"harness: cannot verify: {exc}"
-        outcomes.fail_all("error", message)
+        # No test runs; the terminal summary prints this one line and the exit status is 2.
+        outcomes.fail_all("error", f"harness: cannot verify: {exc}")
         _write_report(config)
-        pytest.exit(message, returncode=2)
 
 
 def pytest_report_header(config):
@@ -115,7 +117,10 @@ def _write_report(config):
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     outcomes = config.harness_outcomes
-    if outcomes is None or outcomes.harness_error or not _judging(config):
+    if outcomes is not None and outcomes.harness_error:
+        session.exitstatus = 2
+        return
+    if outcomes is None or not _judging(config):
         return
     reporting = bool(config.getoption("report"))
     outcomes.finalize(complete=reporting)
@@ -126,7 +131,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 def pytest_terminal_summary(terminalreporter, config):
     outcomes = config.harness_outcomes
-    if outcomes is None or outcomes.harness_error or not _judging(config):
+    if outcomes is not None and outcomes.harness_error:
+        terminalreporter.write_line(outcomes.harness_error, red=True, bold=True)
+        return
+    if outcomes is None or not _judging(config):
         return
     terminalreporter.section("verdict")
     for line in summary_lines(outcomes):

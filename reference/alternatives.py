@@ -12,7 +12,7 @@ def _with_autograd(data_loss_of_scores, W, X, y, reg):
     X = X.detach().to(torch.float64)
     loss = data_loss_of_scores(X @ W, y) + reg * (W * W).sum()
     loss.backward()
-    return float(loss), W.grad.detach()
+    return float(loss.detach()), W.grad.detach()
 
 
 def svm_loss_autograd(W, X, y, reg):
