@@ -6,8 +6,9 @@ import sys
 import pytest
 from hypothesis import HealthCheck, settings
 
+from harness import batch
 from harness.report import Outcomes, summary_lines, write_atomically
-from harness.subject import HarnessInputError, Subject
+from harness.subject import HarnessInputError, open_subject
 
 _common = dict(deadline=None, report_multiple_bugs=False, print_blob=False,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -24,6 +25,13 @@ def pytest_addoption(parser):
                     help="linear_classifier.py to verify (default: the shipped implementation)")
     group.addoption("--report", default=None, metavar="FILE",
                     help="write the JSON verdict (Gradescope results.json + verdict + functions)")
+    group.addoption("--in-process", action="store_true",
+                    help="import the submission into the harness's process (no worker; trusted code only)")
+    group.addoption("--report-dir", default=None, metavar="DIR",
+                    help="batch mode (--impl FOLDER or 'GLOB'): write DIR/<submission>.json and "
+                         "DIR/summary.csv, DIR/summary.md (default: ./reports)")
+    group.addoption("--jobs", type=int, default=None, metavar="N",
+                    help="batch mode: grade N submissions at a time (default: the number of CPU cores)")
     # --strict is pytest's own flag (strict markers and config); it also selects the
     # harness's strict policy: float32 breakage fails instead of warning.
 
@@ -51,13 +59,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionstart(session):
+    if batch.is_batch(session.config.getoption("impl")):  # a folder or a glob: harness/batch.py
+        batch.run(session)
+        return
     config = session.config
     impl = config.getoption("impl")
     outcomes = Outcomes(module_path=impl or "implementations/linear_classifier.py (shipped)",
                         policy=_policy(config))
     config.harness_outcomes = outcomes
     try:
-        config.harness_subject = Subject(impl)
+        config.harness_subject = open_subject(impl, in_process=config.getoption("in_process"))
     except HarnessInputError as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
@@ -116,6 +127,8 @@ def _write_report(config):
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    if config.harness_subject is not None:
+        config.harness_subject.close()
     outcomes = config.harness_outcomes
     if outcomes is not None and outcomes.harness_error:
         session.exitstatus = 2

@@ -1,7 +1,8 @@
 """Stand-ins the harness hands to the submission to watch how it is called.
 
 They only record and answer with values fixed in advance; the properties judge
-what they recorded."""
+what they recorded (`state()`, plain data). This file is also sent to the worker
+as source text: it imports only torch."""
 import torch
 
 
@@ -23,6 +24,9 @@ class SpyLoss:
         self.losses.append(k + 0.5)
         return torch.tensor(k + 0.5, dtype=W.dtype, device=W.device), grad
 
+    def state(self):
+        return {"calls": [list(c) for c in self.calls], "grads": self.grads, "losses": self.losses}
+
 
 class SpyClassifier:
     """A classifier for test_one_param_set: records train() calls and predicts fixed labels."""
@@ -36,6 +40,9 @@ class SpyClassifier:
         self.train_calls.append(dict(X_train=X_train, y_train=y_train, learning_rate=learning_rate,
                                      reg=reg, num_iters=num_iters, batch_size=batch_size, verbose=verbose))
         return [0.0] * int(num_iters)
+
+    def state(self):
+        return {"train_calls": self.train_calls}
 
     def predict(self, X):
         for X_split, labels in self.answers:

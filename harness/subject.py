@@ -1,16 +1,21 @@
 """The adapter to the module under test: every property reaches the submission here.
 
-It runs the submission in-process. Properties never touch the module object:
-they ask `subject.call(name, ...)`, `subject.new(name)` and `subject.method(obj,
-...)`, so the isolation work can move all of this into a worker process by
-replacing this file alone.
+Two ways to run it, with one interface:
+- `WorkerSubject` (the default): the submission runs in a separate, isolated
+  worker process (harness/worker.py); only plain data comes back.
+- `InProcessSubject` (`--in-process`): imports it into the harness's own process;
+  faster to debug, but a hostile file could reach the harness.
+
+Properties only use the methods of `Subject` below, never the module itself.
 """
 import importlib.util
-import os
+import random
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
+
+import torch
 
 from harness.api import NAMES
 
@@ -30,59 +35,36 @@ class MissingName(AssertionError):
 
 
 class SubmissionError(Exception):
-    """The submission raised while the harness called it."""
-
-    def __init__(self, what: str, exc: BaseException):
-        tb = traceback.extract_tb(exc.__traceback__)
-        # The innermost frames that belong to the submission say where it broke.
-        own = [f for f in tb if f.filename == SubmissionError.submission_file] or tb[-1:]
-        where = "".join(f"\n    at {Path(f.filename).name}:{f.lineno} in {f.name}: {f.line}"
-                        for f in own[-3:])
-        super().__init__(f"{what} raised {type(exc).__name__}: {exc}{where}")
-        self.original = exc
-
-    submission_file = ""
+    """The submission raised, hung, or died while the harness called it."""
 
 
-def load_module(path: Optional[str]):
-    """Import the file at `path` (default: the shipped implementation) as a fresh module."""
+def check_file(path: Optional[str]) -> Path:
+    """The file to grade, or a one-line HarnessInputError."""
     file = Path(path).expanduser() if path else SHIPPED
     if not file.exists():
         raise HarnessInputError(f"no such file: {file}")
     if file.is_dir():
         raise HarnessInputError(f"{file} is a folder; give the path of linear_classifier.py")
     try:
-        source = file.read_bytes()
-        compile(source, str(file), "exec")
+        compile(file.read_bytes(), str(file), "exec")
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
         raise HarnessInputError(f"{file} is not a Python file that compiles: "
                                 f"{type(exc).__name__}: {exc}") from None
-    name = f"submission_{abs(hash(str(file.resolve())))}"
-    spec = importlib.util.spec_from_file_location(name, file)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # SystemExit too: a submission that exits at import
-        del sys.modules[name]
-        line = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
-        raise HarnessInputError(f"{file} raised on import: {line}") from None
-    SubmissionError.submission_file = str(file.resolve())
-    return module
+    return file.resolve()
 
 
 class Subject:
-    """The module under test, reached by name."""
+    """What every property may ask of the module under test."""
 
-    def __init__(self, path: Optional[str] = None):
-        self.module = load_module(path)
-        self.path = Path(self.module.__file__)
-        self.shipped = self.path.resolve() == SHIPPED
+    path: Path
+    shipped: bool
+    names: List[str]
+    printed: str = ""          # what the last call printed (the first few KiB)
+    args_after: list = []      # the last call's arguments, as they were after it
+    aliases: list = []         # [result index, argument index] sharing memory
 
     def has(self, name: str) -> bool:
-        return callable(getattr(self.module, name, None))
+        return name in self.names
 
     def require(self, name: str) -> None:
         if not self.has(name):
@@ -91,25 +73,77 @@ class Subject:
     def missing(self):
         return [n for n in NAMES if not self.has(n)]
 
-    def function(self, name: str):
-        """The callable itself, for code that must pass it on (e.g. a loss to train with)."""
-        self.require(name)
-        return getattr(self.module, name)
+    def close(self):
+        pass
+
+
+# ---------------------------------------------------------------- in-process
+
+def _describe(what, exc, submission_file):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission_file]
+    where = "".join(f"\n    at {Path(f.filename).name}:{f.lineno} in {f.name}: {f.line}" for f in frames[-3:])
+    return f"{what} raised {type(exc).__name__}: {exc}{where}"
+
+
+class InProcessSubject(Subject):
+    def __init__(self, path: Optional[str] = None):
+        self.path = check_file(path)
+        self.shipped = self.path == SHIPPED
+        name = f"submission_{abs(hash(str(self.path)))}"
+        spec = importlib.util.spec_from_file_location(name, self.path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: a submission that exits at import
+            del sys.modules[name]
+            line = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+            raise HarnessInputError(f"{self.path} raised on import: {line}") from None
+        self.module = module
+        self.names = [n for n in dir(module) if callable(getattr(module, n, None))]
+
+    def _run(self, what, fn, args, kwargs):
+        import contextlib
+        import io
+        buffer = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buffer):
+                result = fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit, or an `assert` of its own: an error of the call
+            raise SubmissionError(_describe(what, exc, str(self.path))) from exc
+        finally:
+            self.printed = buffer.getvalue()[:4096]
+        self.args_after = list(args)
+        items = result if type(result) is tuple else (result,)
+        self.aliases = [[i, j] for i, r in enumerate(items) if type(r) is torch.Tensor
+                        for j, a in enumerate(args) if type(a) is torch.Tensor
+                        and r.untyped_storage().data_ptr() == a.untyped_storage().data_ptr()]
+        return result
 
     def call(self, name: str, *args, **kwargs) -> Any:
-        fn = self.function(name)
-        return _guarded(f"{name}(...)", fn, *args, **kwargs)
+        self.require(name)
+        return self._run(f"{name}(...)", getattr(self.module, name), args, kwargs)
+
+    def count_work(self, name: str, *args):
+        from harness.counting import counting
+        self.require(name)
+        with counting(str(self.path)) as work:
+            self.call(name, *args)
+        return work
 
     def new(self, class_name: str, *args, **kwargs):
-        cls = self.function(class_name)
-        return _guarded(f"{class_name}()", cls, *args, **kwargs)
+        self.require(class_name)
+        return self._run(f"{class_name}()", getattr(self.module, class_name), args, kwargs)
 
     def method(self, obj, method: str, *args, **kwargs) -> Any:
-        owner = type(obj).__name__
         fn = getattr(obj, method, None)
         if not callable(fn):
-            raise AssertionError(f"{owner}: has no method `{method}` (SPEC.md, Classes)")
-        return _guarded(f"{owner}.{method}(...)", fn, *args, **kwargs)
+            raise AssertionError(f"{type(obj).__name__}: has no method `{method}` (SPEC.md, Classes)")
+        return self._run(f"{type(obj).__name__}.{method}(...)", fn, args, kwargs)
 
     def attribute(self, obj, attr: str) -> Any:
         if not hasattr(obj, attr):
@@ -119,15 +153,29 @@ class Subject:
     def set_attribute(self, obj, attr: str, value) -> None:
         setattr(obj, attr, value)
 
+    def is_subclass(self, a: str, b: str) -> bool:
+        A, B = getattr(self.module, a), getattr(self.module, b)
+        return isinstance(A, type) and isinstance(B, type) and issubclass(A, B)
 
-def _guarded(what, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # SystemExit, or an `assert` of its own: an error of the call
-        raise SubmissionError(what, exc) from exc
+    def reset_seed(self, seed: int) -> None:
+        random.seed(seed)
+        torch.manual_seed(seed)
+
+    def spy(self, kind: str, **kwargs):
+        from harness import spies
+        return getattr(spies, kind)(**kwargs)
+
+    def spy_state(self, spy) -> dict:
+        return spy.state()
 
 
-def repo_root() -> Path:
-    return Path(os.path.dirname(os.path.abspath(__file__))).parent
+def open_subject(path: Optional[str], in_process: bool = False, **limits) -> Subject:
+    if in_process:
+        return InProcessSubject(path)
+    from harness.worker import WorkerSubject
+    return WorkerSubject(path, **limits)
+
+
+def load_module(path: Optional[str] = None):
+    """Import a file in this process (the benchmarks time code here, not in a worker)."""
+    return InProcessSubject(path).module

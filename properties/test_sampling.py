@@ -1,8 +1,6 @@
 """sample_batch: shapes, rows drawn with their own labels, the course's RNG."""
 import math
-import random
 
-import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,12 +12,6 @@ from properties.params import api
 
 NAME = "sample_batch"
 pytestmark = api(NAME)
-
-
-def reset_seed(n):
-    """The course's reset_seed: Python's and torch's generators."""
-    random.seed(n)
-    torch.manual_seed(n)
 
 
 def indexed_data(n, d, num_classes=3, seed=0):
@@ -45,7 +37,7 @@ def draw(subject, X, y, batch_size):
 def test_rows_with_their_labels(subject, n, d, batch_size, seed):
     """The primary property: (batch_size, D) rows of X, each with its own label."""
     X, y = indexed_data(n, d + 1, seed=seed)
-    reset_seed(seed)
+    subject.reset_seed(seed)  # the course's reset_seed: random.seed + torch.manual_seed
     X_batch, y_batch, repro = draw(subject, X, y, batch_size)
     want = ((batch_size, X.shape[1]), (batch_size,))
     if (tuple(X_batch.shape), tuple(y_batch.shape)) != want:
@@ -70,9 +62,9 @@ def test_rows_with_their_labels(subject, n, d, batch_size, seed):
 def test_reproducible_after_reset_seed(subject, seed):
     """After the course's reset_seed (random + torch) the same batch comes out."""
     X, y = indexed_data(10, 3)
-    reset_seed(seed)
+    subject.reset_seed(seed)
     first, _, repro = draw(subject, X, y, 20)
-    reset_seed(seed)
+    subject.reset_seed(seed)
     second, _, _ = draw(subject, X, y, 20)
     if not torch.equal(first, second):
         fail(NAME, "is not reproducible after reset_seed(n) (random.seed + torch.manual_seed):"
@@ -86,7 +78,7 @@ def test_batches_differ_across_seeds(subject):
     X, y = indexed_data(10, 3)
     batches = []
     for seed in (1, 2):
-        reset_seed(seed)
+        subject.reset_seed(seed)
         batches.append(draw(subject, X, y, 20)[0])
     if torch.equal(*batches):
         fail(NAME, "returns the same batch for different seeds: rows must be drawn at random",

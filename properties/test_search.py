@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 import pytest
 
 from harness.compare import fail
-from harness.spies import SpyClassifier
 from properties.params import api
 
 SEARCH = ["svm_get_search_params", "softmax_get_search_params"]
@@ -57,13 +56,14 @@ def test_trains_once_and_measures_both_splits(subject, note, n_train, n_val, dat
     X_train, y_train, p_train = _split(n_train, 3, ok_train, gen)
     X_val, y_val, p_val = _split(n_val, 3, ok_val, gen)
     data_dict = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
-    spy = SpyClassifier([(X_train, p_train), (X_val, p_val)])
+    spy = subject.spy("SpyClassifier", answers=[(X_train, p_train), (X_val, p_val)])
     args = (spy, data_dict, lr, reg) + ((num_iters,) if num_iters is not None else ())
     call = f"test_one_param_set(cls, data_dict, lr={lr}, reg={reg}" + (f", num_iters={num_iters})" if num_iters else ")")
     out = subject.call(NAME, *args)
-    if len(spy.train_calls) != 1:
-        fail(NAME, "must call cls.train exactly once", [f"{call}: train called {len(spy.train_calls)} times"])
-    got = spy.train_calls[0]
+    train_calls = subject.spy_state(spy)["train_calls"]
+    if len(train_calls) != 1:
+        fail(NAME, "must call cls.train exactly once", [f"{call}: train called {len(train_calls)} times"])
+    got = train_calls[0]
     want_iters = 2000 if num_iters is None else num_iters
     for key, want in (("learning_rate", lr), ("reg", reg), ("num_iters", want_iters)):
         if got[key] != want:

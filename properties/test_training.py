@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from harness.compare import fail, repro_call
 from harness.policy import dtype_policy
-from harness.spies import SpyLoss
 from harness.tolerance import exact_update_slack
 from properties.params import api
 from properties.test_sampling import indexed_data
@@ -18,7 +17,8 @@ pytestmark = api(NAME)
 
 
 def run(subject, W, X, y, lr, reg, num_iters, batch_size, verbose=False):
-    spy = SpyLoss()
+    """Returns (the spy's records, W, loss_history, repro)."""
+    spy = subject.spy("SpyLoss")
     repro = repro_call(NAME, "loss_func, W, X, y, learning_rate=lr, reg=reg, num_iters=num_iters, "
                              "batch_size=batch_size",
                        {"W": W, "X": X, "y": y, "lr": lr, "reg": reg, "num_iters": num_iters,
@@ -28,7 +28,7 @@ def run(subject, W, X, y, lr, reg, num_iters, batch_size, verbose=False):
                        batch_size=batch_size, verbose=verbose)
     if not (isinstance(out, tuple) and len(out) == 2):
         fail(NAME, "must return (W, loss_history)", [f"got {type(out).__name__}"], repro)
-    return spy, out[0], out[1], repro
+    return subject.spy_state(spy), out[0], out[1], repro
 
 
 @given(n=st.integers(1, 10), d=st.integers(1, 4), c=st.integers(2, 4), batch_size=st.integers(1, 12),
@@ -45,10 +45,10 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
     with dtype_policy(dtype, strict, note):
         spy, W, history, repro = run(subject, W0.clone() if given_w else None, X, y, lr, reg, num_iters,
                                      batch_size)
-        if len(spy.calls) != num_iters:
+        if len(spy['calls']) != num_iters:
             fail(NAME, "must call loss_func exactly once per iteration",
-                 [f"num_iters = {num_iters}, loss_func called {len(spy.calls)} times"], repro)
-        first_W = spy.calls[0][0]
+                 [f"num_iters = {num_iters}, loss_func called {len(spy['calls'])} times"], repro)
+        first_W = spy['calls'][0][0]
         if not given_w:
             want = ((d + 1, c), dtype, X.device)
             got = (tuple(first_W.shape), first_W.dtype, first_W.device)
@@ -57,7 +57,7 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
                            " with X's dtype and device", [f"expected {want}, got {got}"], repro)
         elif not torch.equal(first_W, W0):
             fail(NAME, "the first iteration must use the W it was given", [], repro)
-        for k, (Wk, Xb, yb, reg_k) in enumerate(spy.calls):
+        for k, (Wk, Xb, yb, reg_k) in enumerate(spy['calls']):
             if tuple(Xb.shape) != (batch_size, d + 1) or tuple(yb.shape) != (batch_size,):
                 fail(NAME, "each iteration must train on a batch from sample_batch(X, y, num_train, batch_size)",
                      [f"iteration {k}: X_batch {tuple(Xb.shape)}, y_batch {tuple(yb.shape)};"
@@ -68,8 +68,8 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
             if reg_k != reg:
                 fail(NAME, "must pass reg on to loss_func", [f"iteration {k}: expected reg={reg}, got {reg_k!r}"],
                      repro)
-        steps = [c[0] for c in spy.calls[1:]] + [W]
-        for k, (before, grad, after) in enumerate(zip((c[0] for c in spy.calls), spy.grads, steps)):
+        steps = [c[0] for c in spy['calls'][1:]] + [W]
+        for k, (before, grad, after) in enumerate(zip((c[0] for c in spy['calls']), spy['grads'], steps)):
             if type(after) is not torch.Tensor or after.shape != before.shape:
                 fail(NAME, "must return W as a tensor of shape (D, C)", [f"got {type(after).__name__}"], repro)
             expected = before.double() - lr * grad.double()
@@ -85,14 +85,14 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
             fail(NAME, "loss_history must be a list of num_iters Python floats (append loss.item())",
                  [f"got {type(history).__name__} of length {len(history) if hasattr(history, '__len__') else '?'}"
                   f" holding {kinds}"], repro)
-        if history != spy.losses:
+        if history != spy['losses']:
             fail(NAME, "loss_history must hold the loss of each iteration, in order",
-                 [f"expected {spy.losses}, got {history}"], repro)
+                 [f"expected {spy['losses']}, got {history}"], repro)
 
 
-def test_verbose_prints_progress(subject, capsys):
+def test_verbose_prints_progress(subject):
     X, y = indexed_data(6, 3)
     run(subject, None, X, y, 1e-3, 0.0, 3, 4, verbose=True)
-    if not capsys.readouterr().out.strip():
+    if not subject.printed.strip():
         fail(NAME, "with verbose=True must print progress (every 100 iterations, from iteration 0)",
              ["nothing was printed for num_iters = 3"])

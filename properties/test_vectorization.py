@@ -5,7 +5,6 @@ import torch
 
 from harness.api import VECTORIZED_LOSSES
 from harness.compare import fail
-from harness.counting import counting
 from properties.params import names
 
 SIZES = (8, 32)  # a loop over examples adds at least one op (or line) per example
@@ -16,9 +15,7 @@ def _work(subject, name, N, D=5, C=4):
     W = torch.randn(D, C, generator=gen, dtype=torch.float64)
     X = torch.randn(N, D, generator=gen, dtype=torch.float64)
     y = torch.randint(C, (N,), generator=gen)
-    with counting(str(subject.path.resolve())) as work:
-        subject.call(name, W, X, y, 0.1)
-    return work
+    return subject.count_work(name, W, X, y, 0.1)
 
 
 @pytest.mark.parametrize("row", names(VECTORIZED_LOSSES))

@@ -1,0 +1,306 @@
+"""The trusted side of the worker process that runs a submission (harness/worker_main.py).
+
+The worker starts as `python -I -c SOURCE` in a fresh temporary directory with a
+minimal environment, in a session of its own (so its whole process group can be
+killed), under an address-space cap, with its stdout and stderr drained into a
+capped buffer. Each call has a time limit and the submission a total one:
+- a call that outlives its limit is killed with the worker; that function is
+  marked hung (its later calls fail at once) and a fresh worker serves the rest;
+- a worker that exits or is killed otherwise ends the grading: every later call
+  fails with the reason, so no function judged after it can pass.
+"""
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+from harness import wire
+from harness.subject import (SHIPPED, HarnessInputError, MissingName, Subject, SubmissionError,
+                             check_file)
+
+HERE = Path(__file__).resolve().parent
+KEPT_OUTPUT = 64 * 1024
+ENV_KEPT = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
+            "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def worker_source() -> str:
+    """wire, spies, counting and the worker's loop as one script importing no harness module."""
+    parts = []
+    for name in ("wire.py", "spies.py", "counting.py", "worker_main.py"):
+        lines = (HERE / name).read_text().splitlines()
+        parts.append("\n".join(l for l in lines if not l.startswith(("from harness", "import harness"))))
+    return "\n\n".join(parts)
+
+
+class _Drain(threading.Thread):
+    """Reads the worker's stdout/stderr to the end, keeping only the first KEPT_OUTPUT bytes."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream, self.kept, self.total = stream, bytearray(), 0
+
+    def run(self):
+        while True:
+            chunk = self.stream.read1(1 << 16) if hasattr(self.stream, "read1") else self.stream.read(1 << 16)
+            if not chunk:
+                return
+            self.total += len(chunk)
+            room = KEPT_OUTPUT - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+
+
+class _Died(Exception):
+    pass
+
+
+class _TimedOut(Exception):
+    pass
+
+
+class WorkerSubject(Subject):
+    def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
+                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 60.0):
+        self.path = check_file(path)
+        self.shipped = self.path == SHIPPED
+        self.call_timeout, self.total_timeout = call_timeout, total_timeout
+        self.memory_mb, self.import_timeout = memory_mb, import_timeout
+        self.used = 0.0
+        self.hung = {}             # name -> why its calls fail at once
+        self.dead: Optional[str] = None
+        self.proc = None
+        self.next_spy = -1         # spies are numbered below 0, worker objects above
+        self.refs = {}
+        self.source = worker_source()
+        try:
+            self._start()
+        except _TimedOut:
+            raise HarnessInputError(f"{self.path} did not finish importing within {import_timeout:.0f} s")
+        except _Died as exc:
+            raise HarnessInputError(f"{self.path} ended the process on import ({exc})")
+
+    # ------------------------------------------------------------ the process
+
+    def _limits(self):
+        os.setsid()
+        if self.memory_mb:
+            cap = self.memory_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    def _start(self):
+        self.tmp = tempfile.mkdtemp(prefix="lc-worker-")
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
+        env.update(HOME=self.tmp, TMPDIR=self.tmp, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
+        cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", self.source, str(req_r), str(rep_w), str(self.path)],
+            cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
+            preexec_fn=self._limits if not cuda else _own_session)  # CUDA needs a large address space
+        os.close(req_r)
+        os.close(rep_w)
+        self.requests = os.fdopen(req_w, "wb")
+        self.replies = rep_r
+        self.drain = _Drain(self.proc.stdout)
+        self.drain.start()
+        hello = self._receive(time.monotonic() + self.import_timeout)
+        if not hello.get("ready"):
+            error = hello.get("error", "?")
+            self._stop()
+            raise HarnessInputError(f"{self.path} raised on import: {error.splitlines()[0]}")
+        self.names = hello["names"]
+
+    def _stop(self):
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and every child it left
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        for f in (self.requests,):
+            try:
+                f.close()
+            except OSError:
+                pass
+        os.close(self.replies)
+        self.drain.join(timeout=5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.proc = None
+        self.refs = {k: v for k, v in self.refs.items() if isinstance(v, _SpyRef)}
+
+    def close(self):
+        self._stop()
+
+    @property
+    def output(self) -> str:
+        """The start of what the worker printed outside calls (at most 64 KiB)."""
+        return bytes(self.drain.kept).decode(errors="replace") if self.proc else ""
+
+    def _receive(self, deadline):
+        buf = bytearray()
+        need = 8
+        size = None
+        while len(buf) < need:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _TimedOut()
+            ready, _, _ = select.select([self.replies], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.replies, min(need - len(buf), 1 << 20))
+            if not chunk:
+                code = self.proc.wait()
+                raise _Died(f"exit status {code}" if code >= 0 else f"killed by signal {-code}"
+                            + (" (out of memory?)" if -code == signal.SIGKILL else ""))
+            buf += chunk
+            if size is None and len(buf) >= 8:
+                (size,) = struct.unpack("<Q", bytes(buf[:8]))
+                if size > wire.MAX_MESSAGE:
+                    raise _Died(f"it sent a {size}-byte answer, over the limit")
+                need = 8 + size
+        import json
+        return json.loads(bytes(buf[8:need]))
+
+    # ------------------------------------------------------------ requests
+
+    def _request(self, what: str, name: Optional[str], message: dict):
+        key = name or what
+        if self.dead:
+            raise SubmissionError(f"{what} was not run: the worker died earlier ({self.dead})")
+        if key in self.hung:
+            raise SubmissionError(self.hung[key])
+        left = self.total_timeout - self.used
+        if left <= 0:
+            raise SubmissionError(f"{what} was not run: the submission used up its total time limit "
+                                  f"of {self.total_timeout:.0f} s")
+        if self.proc is None:
+            self._start()
+        limit = min(self.call_timeout, left)
+        start = time.monotonic()
+        try:
+            wire.send(self.requests, message)
+            reply = self._receive(start + limit)
+        except _TimedOut:
+            self._stop()
+            self.hung[key] = (f"{what} did not return within {limit:.0f} s and was killed"
+                              + (" (the total time limit)" if limit < self.call_timeout else ""))
+            raise SubmissionError(self.hung[key]) from None
+        except (_Died, BrokenPipeError) as exc:
+            reason = str(exc) if isinstance(exc, _Died) else "it closed its input"
+            self.dead = f"during {what}: {reason}"
+            self._stop()
+            raise SubmissionError(f"{what} ended the worker process ({reason}); "
+                                  "every function not yet judged is an error") from None
+        finally:
+            self.used += time.monotonic() - start
+        if "printed" in reply:  # requests that ran submission code
+            self.printed = reply["printed"]
+        if not reply.get("ok"):
+            raise SubmissionError(f"{what} raised {reply.get('error', '?')}")
+        self.aliases = reply.get("aliases", [])
+        if "args_after" in reply:
+            self.args_after = wire.decode(reply["args_after"], self._resolve)
+        self.last_reply = reply
+        return wire.decode(reply.get("value"), self._resolve)
+
+    def _resolve(self, obj):
+        """The same trusted-side object for the same worker object, so `is` works."""
+        if "__ref__" in obj:
+            key = obj["__ref__"]
+            if key not in self.refs:
+                self.refs[key] = wire.Ref(key, obj.get("type", "object"))
+            return self.refs[key]
+        raise ValueError(f"unexpected object on the wire: {sorted(obj)}")
+
+    def _encode(self, value):
+        return wire.encode(value, self._ref_of)
+
+    @staticmethod
+    def _ref_of(value):
+        if isinstance(value, wire.Ref):
+            return {"__ref__": value.ref_id}
+        if isinstance(value, _SpyRef):
+            return {"__spy__": value.kind, "id": value.ref_id, "kwargs": value.kwargs}
+        return None
+
+    def _args(self, args, kwargs):
+        return {"args": self._encode(list(args)), "kwargs": self._encode(dict(kwargs))}
+
+    def call(self, name: str, *args, **kwargs):
+        self.require(name)
+        return self._request(f"{name}(...)", name, {"op": "call", "name": name, **self._args(args, kwargs)})
+
+    def count_work(self, name: str, *args):
+        self.require(name)
+        self._request(f"{name}(...)", name, {"op": "count", "name": name, **self._args(args, {})})
+        return self.last_reply["work"]
+
+    def new(self, class_name: str, *args, **kwargs):
+        self.require(class_name)
+        return self._request(f"{class_name}()", class_name,
+                             {"op": "new", "name": class_name, **self._args(args, kwargs)})
+
+    def method(self, obj, method: str, *args, **kwargs):
+        what = f"{obj.type_name}.{method}(...)"
+        return self._request(what, None, {"op": "method", "ref": obj.ref_id, "method": method,
+                                          **self._args(args, kwargs)})
+
+    def attribute(self, obj, attr: str):
+        value = self._request(f"{obj.type_name}.{attr}", None, {"op": "getattr", "ref": obj.ref_id,
+                                                                 "attr": attr})
+        if self.last_reply.get("absent"):
+            raise AssertionError(f"{obj.type_name}: has no attribute `{attr}`")
+        return value
+
+    def set_attribute(self, obj, attr: str, value) -> None:
+        self._request(f"setting {obj.type_name}.{attr}", None,
+                      {"op": "setattr", "ref": obj.ref_id, "attr": attr, "value": self._encode(value)})
+
+    def is_subclass(self, a: str, b: str) -> bool:
+        return self._request("issubclass", None, {"op": "is_subclass", "a": a, "b": b})
+
+    def reset_seed(self, seed: int) -> None:
+        self._request("reset_seed", None, {"op": "reset_seed", "seed": seed})
+
+    def spy(self, kind: str, **kwargs):
+        ref = _SpyRef(kind, self.next_spy, self._encode(dict(kwargs)))
+        self.refs[ref.ref_id] = ref
+        self.next_spy -= 1
+        return ref
+
+    def spy_state(self, spy) -> dict:
+        return self._request("spy_state", None, {"op": "spy_state", "ref": spy.ref_id})
+
+
+class _SpyRef:
+    """A spy that the worker builds when it first sees it; its records come back as data."""
+
+    def __init__(self, kind, ref_id, kwargs):
+        self.kind, self.ref_id, self.kwargs = kind, ref_id, kwargs
+        self.type_name = kind
+
+
+def _own_session():
+    os.setsid()
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+        return torch.cuda.is_available()
+    except Exception:
+        return False

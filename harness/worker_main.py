@@ -1,0 +1,200 @@
+"""The worker: imports the submission and runs the calls the harness sends it.
+
+It runs in its own process, started by harness/worker.py as `python -I -c SOURCE`
+from a temporary directory, where SOURCE is wire.py, spies.py, counting.py and this
+file pasted together: nothing of the harness is importable there. Everything it
+sends back is plain data (wire.py); the verdict is made on the other side.
+"""
+import contextlib
+import importlib.util
+import os
+import random
+import sys
+import traceback
+
+import torch
+
+MAX_PRINTED = 4096
+
+
+class _BoundedWriter:
+    """Stands in for stdout during a call: keeps the first MAX_PRINTED characters."""
+
+    def __init__(self):
+        self.kept, self.total = [], 0
+
+    def write(self, text):
+        text = str(text)
+        room = MAX_PRINTED - sum(len(k) for k in self.kept)
+        if room > 0:
+            self.kept.append(text[:room])
+        self.total += len(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def value(self):
+        more = self.total - sum(len(k) for k in self.kept)
+        return "".join(self.kept) + (f"\n[... {more} more characters not kept]" if more > 0 else "")
+
+
+def _describe(exc, submission_file):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission_file]
+    where = "".join(f"\n    at {os.path.basename(f.filename)}:{f.lineno} in {f.name}: {f.line}"
+                    for f in frames[-3:])
+    try:
+        text = str(exc)[:500]
+    except BaseException:
+        text = "(its message could not be read)"
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+class Worker:
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self.objects = {}
+        self.next_id = 1
+        self.module = None
+        self.printed = ""
+
+    # -- objects that live here, named by id on the wire
+    def register(self, obj):
+        for k, o in self.objects.items():
+            if o is obj:
+                return k
+        k = self.next_id
+        self.next_id += 1
+        self.objects[k] = obj
+        return k
+
+    def ref_of(self, value):
+        for k, o in self.objects.items():
+            if o is value:
+                return {"__ref__": k, "type": type(value).__name__}
+        if getattr(type(value), "__module__", None) == getattr(self.module, "__name__", None):
+            return {"__ref__": self.register(value), "type": type(value).__name__}
+        return None
+
+    def resolve(self, obj):
+        if "__ref__" in obj:
+            return self.objects[obj["__ref__"]]
+        if "__spy__" in obj:
+            if obj["id"] in self.objects:
+                return self.objects[obj["id"]]
+            spy = {"SpyLoss": SpyLoss, "SpyClassifier": SpyClassifier}[obj["__spy__"]](
+                **decode(obj["kwargs"], self.resolve))
+            self.objects[obj["id"]] = spy
+            return spy
+        raise ValueError(f"cannot decode {sorted(obj)}")
+
+    # -- loading
+    def load(self):
+        name = "linear_classifier"
+        spec = importlib.util.spec_from_file_location(name, self.path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        sys.path.insert(0, os.path.dirname(self.path))
+        writer = _BoundedWriter()
+        with contextlib.redirect_stdout(writer), contextlib.redirect_stderr(writer):
+            spec.loader.exec_module(module)
+        self.module = module
+        return sorted(n for n in dir(module) if callable(getattr(module, n, None)))
+
+    # -- the requests
+    def handle(self, req):
+        op = req["op"]
+        args = decode(req.get("args", {"__list__": []}), self.resolve)
+        kwargs = decode(req.get("kwargs", {"__dict__": {}}), self.resolve)
+        if op == "reset_seed":
+            random.seed(req["seed"])
+            torch.manual_seed(req["seed"])
+            return {"ok": True, "value": None}
+        if op == "spy_state":
+            return {"ok": True, "value": encode(self.objects[req["ref"]].state(), self.ref_of)}
+        if op == "is_subclass":
+            a, b = getattr(self.module, req["a"]), getattr(self.module, req["b"])
+            return {"ok": True, "value": isinstance(a, type) and isinstance(b, type) and issubclass(a, b)}
+        if op == "getattr":
+            obj = self.objects[req["ref"]]
+            if not hasattr(obj, req["attr"]):
+                return {"ok": True, "value": None, "absent": True}
+            return {"ok": True, "value": encode(getattr(obj, req["attr"]), self.ref_of)}
+        if op == "setattr":
+            setattr(self.objects[req["ref"]], req["attr"], decode(req["value"], self.resolve))
+            return {"ok": True, "value": None}
+        if op in ("call", "count"):
+            fn = getattr(self.module, req["name"])
+        elif op == "new":
+            fn = getattr(self.module, req["name"])
+        elif op == "method":
+            fn = getattr(self.objects[req["ref"]], req["method"], None)
+            if not callable(fn):
+                return {"ok": False, "error": f"has no method `{req['method']}`"}
+        else:
+            return {"ok": False, "error": f"unknown request {op!r}"}
+        writer = _BoundedWriter()
+        work = None
+        try:
+            with contextlib.redirect_stdout(writer), contextlib.redirect_stderr(writer):
+                if op == "count":
+                    with counting(self.path) as work:
+                        result = fn(*args, **kwargs)
+                else:
+                    result = fn(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            return {"ok": False, "error": _describe(exc, self.path), "printed": writer.value()}
+        except BaseException as exc:
+            return {"ok": False, "error": _describe(exc, self.path), "printed": writer.value()}
+        if op == "new":
+            result_enc = {"__ref__": self.register(result), "type": type(result).__name__}
+        else:
+            result_enc = encode(result, self.ref_of)
+        return {"ok": True, "value": result_enc, "printed": writer.value(),
+                "args_after": encode(list(args), self.ref_of),
+                "aliases": _aliases(result, args), "work": work}
+
+
+def _aliases(result, args):
+    """[result index, arg index] for each returned tensor that shares memory with an input."""
+    out = []
+    items = result if type(result) is tuple else (result,)
+    for i, r in enumerate(items):
+        if type(r) is not torch.Tensor:
+            continue
+        for j, a in enumerate(args):
+            if type(a) is torch.Tensor and r.untyped_storage().data_ptr() == a.untyped_storage().data_ptr():
+                out.append([i, j])
+    return out
+
+
+def main(rfd, wfd, path):
+    torch.set_num_threads(1)  # the harness's tensors are tiny
+    inp, out = os.fdopen(rfd, "rb"), os.fdopen(wfd, "wb")
+    worker = Worker(path)
+    try:
+        names = worker.load()
+    except BaseException as exc:
+        send(out, {"ready": False, "error": _describe(exc, worker.path)})
+        return
+    send(out, {"ready": True, "names": names})
+    while True:
+        try:
+            req = receive(inp)
+        except EOFError:
+            return
+        try:
+            reply = worker.handle(req)
+        except BaseException as exc:  # a failure of the request itself (e.g. a stale object)
+            reply = {"ok": False, "error": _describe(exc, worker.path)}
+        try:
+            send(out, reply)
+        except (TypeError, ValueError) as exc:
+            send(out, {"ok": False, "error": f"its answer could not be sent back: {exc}"})
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
