@@ -1,7 +1,8 @@
 """The harness's switches: --impl (the module under test), --strict (the policy),
 --report (the JSON verdict), and the Hypothesis profiles."""
 import os
-import sys
+import signal
+import threading
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -25,6 +26,10 @@ def pytest_addoption(parser):
                     help="linear_classifier.py to verify (default: the shipped implementation)")
     group.addoption("--report", default=None, metavar="FILE",
                     help="write the JSON verdict (Gradescope results.json + verdict + functions)")
+    group.addoption("--call-timeout", type=float, default=20.0, metavar="S",
+                    help="seconds one call of the submission may take (default 20)")
+    group.addoption("--total-timeout", type=float, default=900.0, metavar="S",
+                    help="seconds all calls of the submission may take together (default 900)")
     group.addoption("--in-process", action="store_true",
                     help="import the submission into the harness's process (no worker; trusted code only)")
     group.addoption("--report-dir", default=None, metavar="DIR",
@@ -40,6 +45,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "api(name): the API name a property judges")
     config.harness_outcomes = None
     config.harness_subject = None
+    # A grader killed by SIGTERM (a CI timeout) still writes its report: pytest turns
+    # KeyboardInterrupt into an orderly end that runs pytest_sessionfinish.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
 
 
 def _policy(config) -> str:
@@ -68,7 +82,9 @@ def pytest_sessionstart(session):
                         policy=_policy(config))
     config.harness_outcomes = outcomes
     try:
-        config.harness_subject = open_subject(impl, in_process=config.getoption("in_process"))
+        config.harness_subject = open_subject(impl, in_process=config.getoption("in_process"),
+                                              call_timeout=config.getoption("call_timeout"),
+                                              total_timeout=config.getoption("total_timeout"))
     except HarnessInputError as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
@@ -136,7 +152,9 @@ def pytest_sessionfinish(session, exitstatus):
     if outcomes is None or not _judging(config):
         return
     reporting = bool(config.getoption("report"))
-    outcomes.finalize(complete=reporting)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    outcomes.finalize(complete=reporting or interrupted,
+                      why="the run was interrupted" if interrupted else "none of its properties ran")
     _write_report(config)
     if reporting and outcomes.verdict != "pass" and session.exitstatus == 0:
         session.exitstatus = 1  # exit 0 if and only if the verdict is pass

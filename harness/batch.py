@@ -116,13 +116,21 @@ def discover(impl: str) -> Tuple[List[Submission], List[str]]:
             elif entry.is_dir():
                 if (entry / SUBMISSION_FILE).is_file():
                     files.append(entry / SUBMISSION_FILE)
-                elif any(entry.glob("*.py")):
+                else:  # a student's folder without the file should not vanish unnoticed
                     notes.append(f"skipped {entry}/: it has no {SUBMISSION_FILE}")
     else:
-        for match in sorted(glob.glob(os.path.expanduser(impl), recursive=True)):
+        pattern = os.path.expanduser(impl)
+        parts = Path(pattern).parts
+        fixed = next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts))
+        prefix = Path(*parts[:fixed]) if fixed else Path(".")
+        for match in sorted(glob.glob(pattern, recursive=True)):
             entry = Path(match)
-            if _ignored(entry):
-                continue
+            try:
+                own = entry.relative_to(prefix).parts
+            except ValueError:
+                own = entry.parts
+            if any(part.startswith((".", "__")) for part in own):
+                continue  # hidden or dunder: .git, __pycache__, __init__.py
             if entry.is_file() and entry.suffix == ".py":
                 files.append(entry)
             elif entry.is_dir() and (entry / SUBMISSION_FILE).is_file():
@@ -168,16 +176,66 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Kill the child and everything it started (a worker process, a fork bomb's first
-    generation): they all share the process group made by start_new_session."""
+def _descendants(pid: int) -> List[int]:
+    """Every live process below `pid` (Linux /proc; elsewhere none are found)."""
+    children: Dict[int, List[int]] = {}
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
         try:
-            proc.kill()
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.append(child)
+                todo.append(child)
+    return out
+
+
+def _signal(pid: int, sig) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the child and everything it started: its process group (made by
+    start_new_session) and every descendant, also those that left the group with
+    setsid (a sandboxed worker). The tree is stopped first, so that nothing it spawns
+    meanwhile escapes."""
+    stop = getattr(signal, "SIGSTOP", None)
+    kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+    seen: List[int] = []
+    for _ in range(5):
+        new = [p for p in [proc.pid] + _descendants(proc.pid) if p not in seen]
+        if not new:
+            break
+        if stop is not None:
+            for pid in new:
+                _signal(pid, stop)
+        seen += new
+    for pid in seen:
+        _signal(pid, kill)
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(proc.pid, kill)
         except OSError:
             pass
+    try:
+        proc.kill()
+    except OSError:
+        pass
 
 
 class Grader:
@@ -203,6 +261,23 @@ class Grader:
             _kill_group(proc)
 
     def grade(self, sub: Submission) -> Graded:
+        """Grade one submission; any failure of the batch machinery itself becomes that
+        submission's error report rather than the end of the batch."""
+        start = time.monotonic()
+        try:
+            return self._grade(sub)
+        except Exception as exc:
+            if self._stopped:
+                raise
+            report = error_report(sub.path, f"harness: batch grading failed for this submission: "
+                                            f"{type(exc).__name__}: {exc}", self.policy)
+            try:
+                write_atomically(str(self.report_dir / f"{sub.name}.json"), report)
+            except OSError:
+                pass
+            return Graded(sub, report, None, time.monotonic() - start)
+
+    def _grade(self, sub: Submission) -> Graded:
         final = self.report_dir / f"{sub.name}.json"
         log = self.report_dir / f"{sub.name}.log"
         if final.exists():
@@ -238,6 +313,8 @@ class Grader:
                         _kill_group(proc)
                         proc.wait()
             seconds = time.monotonic() - start
+            if self._stopped:  # killed by kill_all(): no verdict, rather than a false "error"
+                raise RuntimeError("batch grading was stopped")
             output = log.read_text(errors="replace")
             report = self._judge(sub, report_path, returncode, output)
         write_atomically(str(final), report)
@@ -335,6 +412,17 @@ def _first_message(entry: dict) -> str:
     return ""
 
 
+def _not_passing(report: dict) -> List[Tuple[List[str], str, str]]:
+    """The functions that do not pass, grouped by (status, first message): one line for a
+    submission that does not import, rather than thirteen."""
+    groups: Dict[Tuple[str, str], List[str]] = {}
+    for n in NAMES:
+        entry = report["functions"][n]
+        if entry["status"] != "pass":
+            groups.setdefault((entry["status"], _first_message(entry)), []).append(n)
+    return [(names, status, message) for (status, message), names in groups.items()]
+
+
 def _markdown(graded: Sequence[Graded], rows: List[Dict[str, str]], header: str) -> str:
     passed = sum(1 for g in graded if g.report["verdict"] == "pass")
     cols = ["submission", "verdict", "score", *NAMES]
@@ -352,10 +440,9 @@ def _markdown(graded: Sequence[Graded], rows: List[Dict[str, str]], header: str)
         for g in failing:
             lines.append(f"### {g.submission.name}")
             lines.append("")
-            for n in NAMES:
-                entry = g.report["functions"][n]
-                if entry["status"] != "pass":
-                    lines.append(f"- `{n}`: {entry['status']}: {_cell(_first_message(entry))[:200]}")
+            for names, status, message in _not_passing(g.report):
+                which = "every function" if len(names) == len(NAMES) else ", ".join(f"`{n}`" for n in names)
+                lines.append(f"- {which}: {status}: {_cell(message)[:300]}")
             lines.append("")
     lines.append(f"Reports: `<submission>.json` (Gradescope results.json + verdict + functions), "
                  f"pytest output: `<submission>.log`.")
@@ -367,12 +454,18 @@ def table_lines(graded: Sequence[Graded]) -> List[str]:
     lines = [f"{'submission':<{width}}  verdict  score   time  not passing"]
     for g in graded:
         r = g.report
-        bad = [f"{n} ({r['functions'][n]['status']})" for n in NAMES
-               if r["functions"][n]["status"] != "pass"]
+        groups = _not_passing(r)
+        if len(groups) == 1 and len(groups[0][0]) == len(NAMES):
+            _, status, message = groups[0]
+            message = message.replace("harness: ", "").replace(str(g.submission.path),
+                                                                g.submission.path.name)
+            why = f"all ({status}): {message[:100]}"
+        else:
+            bad = [f"{n} ({status})" for names, status, _ in groups for n in names]
+            why = ", ".join(bad) if len(bad) <= 4 else f"{', '.join(bad[:4])}, +{len(bad) - 4} more"
         verdict = "pass" if r["verdict"] == "pass" else "FAIL"
         score = f"{_score(r['score'])}/{_score(r['max_score'])}"
-        lines.append(f"{g.submission.name:<{width}}  {verdict:<7}  {score:<6} {g.seconds:5.0f}s  "
-                     + (", ".join(bad) if len(bad) <= 4 else f"{', '.join(bad[:4])}, +{len(bad) - 4} more"))
+        lines.append(f"{g.submission.name:<{width}}  {verdict:<7}  {score:<6} {g.seconds:5.0f}s  {why}".rstrip())
     return lines
 
 
@@ -442,6 +535,9 @@ class BatchSession:
         if tr is not None:
             tr.write_sep("=", f"batch grading: {len(self.submissions)} submissions, {jobs} jobs, "
                               f"profile {self.profile}, {'strict' if self.strict else 'course'} policy")
+        if self.config.getoption("report", None):
+            self.notes.append("note: --report is for one file; in batch mode the reports go to "
+                              "--report-dir")
         for note in self.notes:
             self._line(note, yellow=True)
         self.report_dir.mkdir(parents=True, exist_ok=True)
@@ -499,4 +595,9 @@ def run(session) -> None:
     config = session.config
     config.harness_batch = True
     plugin = BatchSession(config, config.getoption("impl"))
+    try:  # the header then names the profile the submissions are graded under
+        from hypothesis import settings
+        settings.load_profile(plugin.profile)
+    except Exception:  # an unknown profile: each grading run reports it itself
+        pass
     config.pluginmanager.register(plugin, "harness-batch")

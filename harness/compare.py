@@ -1,7 +1,7 @@
 """Judging a loss function's answer: its form, its values against the oracle, and a
 message that teaches (which function, which rule, expected vs got, a repro)."""
 import math
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 
@@ -41,6 +41,11 @@ def loss_repro(name, W, X, y, reg) -> str:
     return repro_call(name, "W, X, y, reg", {"W": W, "X": X, "y": y, "reg": reg}, "loss, dW")
 
 
+def type_name(value) -> str:
+    """The type a submission returned, also for values the worker could not send back."""
+    return getattr(value, "type_name", None) or f"{type(value).__module__}.{type(value).__qualname__}"
+
+
 def fmt(v: float) -> str:
     return f"{v:.6g}" if math.isfinite(v) else str(v)
 
@@ -50,7 +55,7 @@ def fmt(v: float) -> str:
 def check_loss_form(name: str, out, W, allow_float: bool, repro: str):
     """(loss, dW): loss a 0-dim tensor (a float for the naive ones), dW like W."""
     if not (isinstance(out, tuple) and len(out) == 2):
-        fail(name, "must return a tuple (loss, dW)", [f"got {type(out).__name__}: {str(out)[:200]}"],
+        fail(name, "must return a tuple (loss, dW)", [f"got {type_name(out)}: {str(out)[:200]}"],
              repro)
     loss, dW = out
     if type(loss) is torch.Tensor:
@@ -59,10 +64,10 @@ def check_loss_form(name: str, out, W, allow_float: bool, repro: str):
     elif not (allow_float and type(loss) is float):
         allowed = "a 0-dim torch.Tensor" + (" or a Python float" if allow_float else
                                             " (training calls loss.item())")
-        fail(name, f"loss must be {allowed}", [f"got {type(loss).__module__}.{type(loss).__name__}"],
+        fail(name, f"loss must be {allowed}", [f"got {type_name(loss)}"],
              repro)
     if type(dW) is not torch.Tensor:
-        fail(name, "dW must be a plain torch.Tensor", [f"got {type(dW).__module__}.{type(dW).__name__}"],
+        fail(name, "dW must be a plain torch.Tensor", [f"got {type_name(dW)}"],
              repro)
     for what, got, want in (("shape", tuple(dW.shape), tuple(W.shape)), ("dtype", dW.dtype, W.dtype),
                             ("device", dW.device, W.device)):

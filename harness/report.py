@@ -61,13 +61,13 @@ class Outcomes:
             self._raise_to(name, status)
             self.add_message(name, message)
 
-    def finalize(self, complete: bool):
+    def finalize(self, complete: bool, why: str = "none of its properties ran"):
         """complete: the run owes a verdict on every name (a report was asked for)."""
         for name in NAMES:
             if self.judged[name] == 0 and self.status[name] == "pass":
                 self.status[name] = "fail" if complete else "not run"
                 if complete:
-                    self.add_message(name, "not judged: none of its properties ran in this run")
+                    self.add_message(name, f"not judged: {why}")
 
     @property
     def verdict(self) -> str:

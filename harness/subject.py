@@ -170,7 +170,7 @@ class InProcessSubject(Subject):
 
 
 def open_subject(path: Optional[str], in_process: bool = False, **limits) -> Subject:
-    if in_process:
+    if in_process:  # no limits: trusted code only
         return InProcessSubject(path)
     from harness.worker import WorkerSubject
     return WorkerSubject(path, **limits)

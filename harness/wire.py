@@ -92,9 +92,13 @@ def decode(obj, resolve=lambda o: None):
     return resolve(obj)
 
 
-def send(fd_file, message):
+def frame(message) -> bytes:
     data = json.dumps(message).encode()
-    fd_file.write(struct.pack("<Q", len(data)) + data)
+    return struct.pack("<Q", len(data)) + data
+
+
+def send(fd_file, message):
+    fd_file.write(frame(message))
     fd_file.flush()
 
 

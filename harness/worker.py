@@ -9,6 +9,7 @@ capped buffer. Each call has a time limit and the submission a total one:
 - a worker that exits or is killed otherwise ends the grading: every later call
   fails with the reason, so no function judged after it can pass.
 """
+import json
 import os
 import resource
 import select
@@ -24,8 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from harness import wire
-from harness.subject import (SHIPPED, HarnessInputError, MissingName, Subject, SubmissionError,
-                             check_file)
+from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
 
 HERE = Path(__file__).resolve().parent
 KEPT_OUTPUT = 64 * 1024
@@ -70,7 +70,7 @@ class _TimedOut(Exception):
 
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
-                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 60.0):
+                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0):
         self.path = check_file(path)
         self.shipped = self.path == SHIPPED
         self.call_timeout, self.total_timeout = call_timeout, total_timeout
@@ -100,19 +100,24 @@ class WorkerSubject(Subject):
 
     def _start(self):
         self.tmp = tempfile.mkdtemp(prefix="lc-worker-")
+        # The worker sees a copy in its own folder: no path into this repository (a file
+        # under tests/ could otherwise walk up from __file__ to the answer key).
+        copy = os.path.join(self.tmp, "linear_classifier.py")
+        shutil.copyfile(self.path, copy)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
         env.update(HOME=self.tmp, TMPDIR=self.tmp, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", self.source, str(req_r), str(rep_w), str(self.path)],
+            [sys.executable, "-I", "-c", self.source, str(req_r), str(rep_w), copy],
             cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
             preexec_fn=self._limits if not cuda else _own_session)  # CUDA needs a large address space
         os.close(req_r)
         os.close(rep_w)
-        self.requests = os.fdopen(req_w, "wb")
+        os.set_blocking(req_w, False)
+        self.requests = os.fdopen(req_w, "wb", buffering=0)
         self.replies = rep_r
         self.drain = _Drain(self.proc.stdout)
         self.drain.start()
@@ -150,6 +155,18 @@ class WorkerSubject(Subject):
         """The start of what the worker printed outside calls (at most 64 KiB)."""
         return bytes(self.drain.kept).decode(errors="replace") if self.proc else ""
 
+    def _send(self, message, deadline):
+        """Write a request, giving up at the deadline (a worker may stop reading)."""
+        data = wire.frame(message)
+        fd = self.requests.fileno()
+        while data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _TimedOut()
+            _, writable, _ = select.select([], [fd], [], left)
+            if writable:
+                data = data[os.write(fd, data[:1 << 16]):]
+
     def _receive(self, deadline):
         buf = bytearray()
         need = 8
@@ -172,8 +189,10 @@ class WorkerSubject(Subject):
                 if size > wire.MAX_MESSAGE:
                     raise _Died(f"it sent a {size}-byte answer, over the limit")
                 need = 8 + size
-        import json
-        return json.loads(bytes(buf[8:need]))
+        try:
+            return json.loads(bytes(buf[8:need]))
+        except ValueError:
+            raise _Died("it wrote something that is not an answer on the harness's channel") from None
 
     # ------------------------------------------------------------ requests
 
@@ -187,12 +206,17 @@ class WorkerSubject(Subject):
         if left <= 0:
             raise SubmissionError(f"{what} was not run: the submission used up its total time limit "
                                   f"of {self.total_timeout:.0f} s")
-        if self.proc is None:
-            self._start()
+        if self.proc is None:  # the last one was killed for hanging: a fresh worker
+            try:
+                self._start()
+            except (_TimedOut, _Died, HarnessInputError) as exc:
+                self.dead = f"a fresh worker could not start: {exc or type(exc).__name__}"
+                self._stop()
+                raise SubmissionError(f"{what} was not run: {self.dead}") from None
         limit = min(self.call_timeout, left)
         start = time.monotonic()
         try:
-            wire.send(self.requests, message)
+            self._send(message, start + limit)
             reply = self._receive(start + limit)
         except _TimedOut:
             self._stop()

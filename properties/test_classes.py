@@ -5,7 +5,7 @@ from hypothesis import given
 import pytest
 
 from harness.api import BY_NAME
-from harness.compare import check_loss_form, compare_loss, fail, loss_repro
+from harness.compare import type_name, check_loss_form, compare_loss, fail, loss_repro
 from properties.params import api
 from properties.strategies import loss_cases
 from properties.test_prediction import check_predictions
@@ -53,7 +53,7 @@ def test_train_returns_history_and_sets_w(subject):
     W = subject.attribute(obj, "W")
     if type(W) is not torch.Tensor or tuple(W.shape) != (4, 3):
         fail(BASE, "train must leave the trained W in self.W, shape (D, C)",
-             [f"self.W is {type(W).__name__} {tuple(getattr(W, 'shape', ()))}"])
+             [f"self.W is {type_name(W)} {tuple(getattr(W, 'shape', ()))}"])
 
 
 @api(BASE)

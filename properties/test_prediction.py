@@ -1,11 +1,10 @@
 """predict_linear_classifier: the int64 argmax of X @ W."""
-import numpy as np
 import torch
 from hypothesis import given
 
 import pytest
 
-from harness.compare import fail, repro_call
+from harness.compare import type_name, fail, repro_call
 from harness.policy import dtype_policy
 from harness.tolerance import argmax_slack
 from properties.params import DEVICES, DTYPES, api
@@ -18,7 +17,7 @@ pytestmark = api(NAME)
 def check_predictions(who, labels, W, X, repro):
     """labels must be an int64 (N,) tensor of a row's argmax (any index tied with it, up to rounding)."""
     if type(labels) is not torch.Tensor:
-        fail(who, "must return a torch.Tensor of labels", [f"got {type(labels).__name__}"], repro)
+        fail(who, "must return a torch.Tensor of labels", [f"got {type_name(labels)}"], repro)
     want = ((X.shape[0],), torch.int64, X.device)
     got = (tuple(labels.shape), labels.dtype, labels.device)
     if got != want:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import pytest
 
-from harness.compare import fail, repro_call
+from harness.compare import type_name, fail, repro_call
 from properties.params import api
 
 NAME = "sample_batch"
@@ -29,7 +29,7 @@ def draw(subject, X, y, batch_size):
     out = subject.call(NAME, X, y, X.shape[0], batch_size)
     if not (isinstance(out, tuple) and len(out) == 2 and all(type(t) is torch.Tensor for t in out)):
         fail(NAME, "must return a tuple (X_batch, y_batch) of two tensors",
-             [f"got {type(out).__name__}: {str(out)[:200]}"], repro)
+             [f"got {type_name(out)}: {str(out)[:200]}"], repro)
     return out[0], out[1], repro
 
 

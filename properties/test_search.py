@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import pytest
 
-from harness.compare import fail
+from harness.compare import type_name, fail
 from properties.params import api
 
 SEARCH = ["svm_get_search_params", "softmax_get_search_params"]
@@ -78,7 +78,7 @@ def test_trains_once_and_measures_both_splits(subject, note, n_train, n_val, dat
         if type(value) is torch.Tensor and value.dim() == 0:
             value = float(value)
         if type(value) not in (float, int):
-            fail(NAME, f"{label} must be a float (or a 0-dim tensor)", [f"got {type(value).__name__}"])
+            fail(NAME, f"{label} must be a float (or a 0-dim tensor)", [f"got {type_name(value)}"])
         accs.append(float(value))
     want = (ok_train / n_train, ok_val / n_val)
     close = lambda a, b: abs(a - b) <= 1e-6 * max(1.0, abs(b))

@@ -1,12 +1,9 @@
 """train_linear_classifier, watched through a spy loss function (harness/spies.py)."""
-import math
-
-import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.compare import fail, repro_call
+from harness.compare import type_name, fail, repro_call
 from harness.policy import dtype_policy
 from harness.tolerance import exact_update_slack
 from properties.params import api
@@ -27,7 +24,7 @@ def run(subject, W, X, y, lr, reg, num_iters, batch_size, verbose=False):
     out = subject.call(NAME, spy, W, X, y, learning_rate=lr, reg=reg, num_iters=num_iters,
                        batch_size=batch_size, verbose=verbose)
     if not (isinstance(out, tuple) and len(out) == 2):
-        fail(NAME, "must return (W, loss_history)", [f"got {type(out).__name__}"], repro)
+        fail(NAME, "must return (W, loss_history)", [f"got {type_name(out)}"], repro)
     return subject.spy_state(spy), out[0], out[1], repro
 
 
@@ -71,7 +68,7 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
         steps = [c[0] for c in spy['calls'][1:]] + [W]
         for k, (before, grad, after) in enumerate(zip((c[0] for c in spy['calls']), spy['grads'], steps)):
             if type(after) is not torch.Tensor or after.shape != before.shape:
-                fail(NAME, "must return W as a tensor of shape (D, C)", [f"got {type(after).__name__}"], repro)
+                fail(NAME, "must return W as a tensor of shape (D, C)", [f"got {type_name(after)}"], repro)
             expected = before.double() - lr * grad.double()
             slack = exact_update_slack(before, grad, lr, dtype)
             if not bool(((after.double().cpu() - expected.cpu()).abs() <= slack.cpu()).all()):
@@ -81,9 +78,9 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
                       "looks like: gradient ascent (W + lr * grad)" if ascent else ""], repro)
         if not (isinstance(history, list) and len(history) == num_iters
                 and all(type(v) is float for v in history)):
-            kinds = sorted({type(v).__name__ for v in history}) if isinstance(history, list) else []
+            kinds = sorted({type_name(v) for v in history}) if isinstance(history, list) else []
             fail(NAME, "loss_history must be a list of num_iters Python floats (append loss.item())",
-                 [f"got {type(history).__name__} of length {len(history) if hasattr(history, '__len__') else '?'}"
+                 [f"got {type_name(history)} of length {len(history) if hasattr(history, '__len__') else '?'}"
                   f" holding {kinds}"], repro)
         if history != spy['losses']:
             fail(NAME, "loss_history must hold the loss of each iteration, in order",

@@ -531,6 +531,7 @@ def check_file(path, ref, verbose=False):
 
 
 def main(argv):
+    sys.dont_write_bytecode = True  # leave no __pycache__ in the zoo
     torch.set_num_threads(1)
     with quiet():
         ref = load(SHIPPED)

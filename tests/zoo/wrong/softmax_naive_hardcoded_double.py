@@ -1,5 +1,6 @@
 # zoo: blames softmax_loss_naive
 # bug: allocates dW with dtype=torch.float64: float32 inputs give a float64 dW (a warning under the course policy, a failure under --strict)
+# zoo-policy: strict
 """
 Implements linear classifiers in PyTorch.
 WARNING: you SHOULD NOT use ".to()" or ".cuda()" in each implementation block.

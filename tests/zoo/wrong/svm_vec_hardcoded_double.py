@@ -1,5 +1,6 @@
 # zoo: blames svm_loss_vectorized
 # bug: converts W and X with .double(): float32 inputs give float64 loss and dW (a warning under the course policy, a failure under --strict)
+# zoo-policy: strict
 """
 Implements linear classifiers in PyTorch.
 WARNING: you SHOULD NOT use ".to()" or ".cuda()" in each implementation block.

@@ -1,0 +1,63 @@
+"""Hostile submissions (tests/hostile/): each hides a wrong answer under an attack on
+the grader. Every one must get a failing verdict, with a report, in bounded time;
+the noisy but correct one must pass with a small report. Headers:
+    # expect: fail | pass
+    # wrong: NAME[, NAME...] | none
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from harness.api import NAMES
+from tests.harness_run import verify
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+FILES = sorted(HOSTILE.glob("*.py"))
+TOTAL_S = 120          # --total-timeout: all calls of one submission together
+BOUND_S = TOTAL_S + 120  # per submission: its calls, plus start-up, restarts and the harness's work
+SMALL_REPORT = 256 * 1024
+
+
+def header(path: Path) -> dict:
+    info = {"expect": None, "wrong": []}
+    for line in path.read_text(errors="replace").splitlines()[:15]:
+        if line.startswith("# expect:"):
+            info["expect"] = line.split(":", 1)[1].strip()
+        elif line.startswith("# wrong:"):
+            names = [n.strip() for n in line.split(":", 1)[1].split(",")]
+            info["wrong"] = [n for n in names if n in NAMES]
+    return info
+
+
+@pytest.fixture(scope="session")
+def hostile_runs(request, tmp_path_factory):
+    selected = {item.callspec.params["path"] for item in request.session.items
+                if item.originalname == "test_hostile_submission"}
+    out = tmp_path_factory.mktemp("hostile")
+
+    def grade(path):
+        return path, verify(path, out / f"{path.stem}.json", "--total-timeout", str(TOTAL_S),
+                            timeout=BOUND_S + 60)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(pool.map(grade, sorted(selected)))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_hostile_submission(hostile_runs, path, tmp_path_factory):
+    run = hostile_runs[path]
+    info = header(path)
+    assert info["expect"] in ("pass", "fail"), f"{path.name}: header needs '# expect: pass|fail'"
+    assert run.report is not None, f"{path.name}: no report\n{run.output[-3000:]}"
+    assert run.seconds <= BOUND_S, f"{path.name}: took {run.seconds:.0f} s (bound {BOUND_S} s)"
+    report_size = len(str(run.report))
+    assert report_size <= SMALL_REPORT, f"{path.name}: report of {report_size} characters"
+    statuses = {n: f["status"] for n, f in run.report["functions"].items()}
+    if info["expect"] == "pass":
+        assert run.returncode == 0 and run.report["verdict"] == "pass", (statuses, run.output[-3000:])
+    else:
+        assert run.returncode != 0 and run.report["verdict"] == "fail", (statuses, run.output[-3000:])
+        for name in info["wrong"]:
+            assert statuses[name] != "pass", f"{path.name}: {name} passed; statuses {statuses}"

@@ -1,0 +1,196 @@
+"""The ready-made integrations: Gradescope's run_autograder and the GitHub Actions
+workflow that grades submissions/."""
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.api import NAMES
+from tests.test_batch import assert_report_shape, read_csv, write_correct, write_wrong
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_AUTOGRADER = ROOT / "integrations" / "gradescope" / "run_autograder"
+SETUP_SH = ROOT / "integrations" / "gradescope" / "setup.sh"
+WORKFLOW = ROOT / ".github" / "workflows" / "grade-submissions.yml"
+GRADE_COMMAND = "python -m pytest properties --impl submissions --report-dir reports"
+
+
+# ---------------------------------------------------------------- Gradescope
+
+def autograder_root(tmp_path: Path, source: Path = ROOT) -> Path:
+    """A folder laid out like Gradescope's /autograder, the harness as its source."""
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "source").symlink_to(source, target_is_directory=True)
+    return root
+
+
+def start_autograder(root: Path, **env) -> subprocess.Popen:
+    environment = dict(os.environ, AUTOGRADER_ROOT=str(root), HARNESS_PYTHON=sys.executable,
+                       PYTHONDONTWRITEBYTECODE="1")
+    environment.update(env)
+    return subprocess.Popen(["bash", str(RUN_AUTOGRADER)], env=environment, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish(proc: subprocess.Popen, root: Path, timeout=900) -> dict:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out[-3000:]  # Gradescope reads results.json, not the status
+    results = root / "results" / "results.json"
+    assert results.is_file(), out[-3000:]
+    data = json.loads(results.read_text())
+    assert isinstance(data["score"], float)
+    for test in data["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output"}
+        assert test["status"] in ("passed", "failed")
+    data["_output"] = out
+    return data
+
+
+def test_scripts_are_executable_bash():
+    for script in (RUN_AUTOGRADER, SETUP_SH):
+        assert os.access(script, os.X_OK), f"{script} is not executable"
+        assert script.read_text().startswith("#!/usr/bin/env bash")
+        subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+def test_run_autograder_grades_a_correct_and_a_wrong_submission(tmp_path):
+    # The two gradings run at once (each takes 10-25 s on one core).
+    good, bad = autograder_root(tmp_path / "good"), autograder_root(tmp_path / "bad")
+    write_correct(good / "submission" / "linear_classifier.py")
+    write_wrong(bad / "submission" / "linear_classifier.py")
+    procs = [start_autograder(good), start_autograder(bad)]
+    good_results, bad_results = (finish(p, r) for p, r in zip(procs, (good, bad)))
+    assert_report_shape(good_results)
+    assert good_results["verdict"] == "pass", good_results["_output"][-3000:]
+    assert good_results["score"] == good_results["max_score"] == float(len(NAMES))
+    assert_report_shape(bad_results)
+    assert bad_results["verdict"] == "fail"
+    assert bad_results["functions"]["svm_loss_vectorized"]["status"] == "fail"
+    assert 0 < bad_results["score"] < bad_results["max_score"]
+    failed = {t["name"] for t in bad_results["tests"] if t["status"] == "failed"}
+    assert "svm_loss_vectorized" in failed
+
+
+def test_run_autograder_a_submission_that_raises_on_import(tmp_path):
+    root = autograder_root(tmp_path)
+    (root / "submission" / "linear_classifier.py").write_text(
+        "raise ImportError('No module named eecs598')\n")
+    results = finish(start_autograder(root), root)
+    assert_report_shape(results)
+    assert results["score"] == 0.0 and results["verdict"] == "fail"
+    assert "raised on import: ImportError" in results["output"]
+    assert {f["status"] for f in results["functions"].values()} == {"error"}
+
+
+def test_run_autograder_finds_the_file_in_a_zipped_folder_and_reports_a_missing_one(tmp_path):
+    root = autograder_root(tmp_path)
+    nested = root / "submission" / "A2" / "linear_classifier.py"
+    nested.parent.mkdir()
+    nested.write_text("import sys\nsys.exit(3)\n")
+    results = finish(start_autograder(root), root)
+    assert results["module"].endswith("A2/linear_classifier.py")
+    assert "raised on import: SystemExit" in results["output"]
+    nested.unlink()  # nothing uploaded under that name: the harness says "no such file"
+    results = finish(start_autograder(root), root)
+    assert results["score"] == 0.0 and "no such file" in results["output"]
+
+
+@pytest.mark.parametrize("breakage", ["no-source", "not-a-harness", "no-python"])
+def test_run_autograder_always_leaves_a_results_json(tmp_path, breakage):
+    empty = tmp_path / "empty-source"
+    empty.mkdir()
+    root = autograder_root(tmp_path, source=empty)
+    write_correct(root / "submission" / "linear_classifier.py")
+    env = {}
+    if breakage == "no-source":
+        env["HARNESS_SOURCE"] = str(tmp_path / "does-not-exist")
+    elif breakage == "no-python":
+        env["HARNESS_PYTHON"] = str(tmp_path / "no-such-python")
+        env["HARNESS_SOURCE"] = str(ROOT)
+    results = finish(start_autograder(root, **env), root)
+    assert results["score"] == 0.0 and results["verdict"] == "fail"
+    assert results["output"].startswith("The autograder could not grade this submission")
+    assert results["tests"][0]["status"] == "failed"
+    expected = {"no-source": "does not exist", "not-a-harness": "exited with status 4",
+                "no-python": "without a usable report"}[breakage]
+    assert expected in results["output"], results["output"]
+
+
+def test_run_autograder_time_limit(tmp_path):
+    root = autograder_root(tmp_path)
+    write_correct(root / "submission" / "linear_classifier.py")
+    results = finish(start_autograder(root, HARNESS_TIMEOUT="1"), root)
+    assert results["score"] == 0.0 and "took longer than 1 s" in results["output"]
+
+
+# ---------------------------------------------------------------- GitHub Actions
+
+def workflow():
+    text = WORKFLOW.read_text()
+    try:
+        import yaml
+    except ImportError:
+        return text, None
+    data = yaml.safe_load(text)
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return text, data
+
+
+def test_workflow_has_the_required_steps():
+    text, data = workflow()
+    if data is None:  # no PyYAML: check the text
+        for needle in ("on:", "push:", "pull_request:", "actions/setup-python", '"3.11"',
+                       "pip install -r requirements.txt", GRADE_COMMAND, "actions/upload-artifact",
+                       "path: reports/"):
+            assert needle in text, needle
+        return
+    assert {"push", "pull_request"} <= set(data["on"])
+    steps = data["jobs"]["grade"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    setup = steps[[u.startswith("actions/setup-python") for u in uses].index(True)]
+    assert str(setup["with"]["python-version"]) == "3.11"
+    runs = [s.get("run", "") for s in steps]
+    assert any("pip install -r requirements.txt" in r for r in runs)
+    grade = next(s for s in steps if GRADE_COMMAND in s.get("run", ""))
+    assert grade["run"].strip() == GRADE_COMMAND
+    assert not grade.get("continue-on-error"), "a failing submission must fail the job"
+    upload = steps[[u.startswith("actions/upload-artifact") for u in uses].index(True)]
+    assert upload["with"]["path"].rstrip("/") == "reports"
+    assert "always()" in upload.get("if", ""), "the reports are uploaded when grading fails too"
+    assert uses.index(upload["uses"]) > steps.index(grade)
+
+
+def test_workflow_command_grades_submissions_and_fails_on_a_failing_one(tmp_path):
+    """Run the workflow's own command in a checkout-like folder with a submissions/."""
+    text, data = workflow()
+    if data is not None:
+        command = next(s["run"] for s in data["jobs"]["grade"]["steps"] if GRADE_COMMAND in s.get("run", ""))
+    else:
+        command = GRADE_COMMAND
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("conftest.py", "tox.ini", "harness", "properties", "implementations", "requirements.txt"):
+        (checkout / name).symlink_to(ROOT / name)
+    subs = checkout / "submissions"
+    subs.mkdir()
+    # Submissions that fail at import are graded in seconds.
+    (subs / "mallory.py").write_text("raise RuntimeError('not started')\n")
+    (subs / "trent").mkdir()
+    (subs / "trent" / "linear_classifier.py").write_text("import sys\nsys.exit(0)\n")
+    args = shlex.split(command)
+    assert args[:3] == ["python", "-m", "pytest"]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run([sys.executable, *args[1:], "-p", "no:cacheprovider"], cwd=checkout,
+                          capture_output=True, text=True, timeout=600, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-3000:]
+    reports = checkout / "reports"
+    assert sorted(p.name for p in reports.glob("*.json")) == ["mallory.json", "trent.json"]
+    rows = read_csv(reports / "summary.csv")
+    assert [(r["submission"], r["verdict"]) for r in rows] == [("mallory", "fail"), ("trent", "fail")]
+    assert (reports / "summary.md").is_file()
