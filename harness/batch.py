@@ -444,8 +444,8 @@ def _markdown(graded: Sequence[Graded], rows: List[Dict[str, str]], header: str)
                 which = "every function" if len(names) == len(NAMES) else ", ".join(f"`{n}`" for n in names)
                 lines.append(f"- {which}: {status}: {_cell(message)[:300]}")
             lines.append("")
-    lines.append(f"Reports: `<submission>.json` (Gradescope results.json + verdict + functions), "
-                 f"pytest output: `<submission>.log`.")
+    lines.append("Reports: `<submission>.json` (Gradescope results.json + verdict + functions), "
+                 "pytest output: `<submission>.log`.")
     return "\n".join(lines) + "\n"
 
 

@@ -5,8 +5,13 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
+
+from harness.api import NAMES
+
+STATUSES = {"pass", "fail", "missing", "error"}
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,3 +34,30 @@ def verify(impl, report_path, *extra, timeout=600) -> Run:
                           env=env)
     report = json.loads(Path(report_path).read_text()) if Path(report_path).exists() else None
     return Run(proc.returncode, report, proc.stdout + proc.stderr, time.monotonic() - start)
+
+
+def grade_selected(request, out_dir: Path, test_name: str, extra_args: Callable[[Path], list],
+                   timeout=600) -> dict:
+    """Grade the files the selected `test_name` items are parametrized with, one per core."""
+    selected = {item.callspec.params["path"] for item in request.session.items
+                if item.originalname == test_name}
+
+    def grade(path):
+        report = out_dir / f"{path.parent.name}-{path.stem}.json"
+        return path, verify(path, report, *extra_args(path), timeout=timeout)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(pool.map(grade, sorted(selected)))
+
+
+def assert_report_shape(report):
+    """A Gradescope results.json top level, plus verdict and one entry per API name."""
+    assert isinstance(report["score"], float) and isinstance(report["max_score"], float)
+    assert report["verdict"] in ("pass", "fail")
+    for test in report["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output"}
+        assert test["status"] in ("passed", "failed")
+    assert list(report["functions"]) == list(NAMES)
+    for entry in report["functions"].values():
+        assert entry["status"] in STATUSES and isinstance(entry["messages"], list)
+    json.dumps(report)

@@ -13,9 +13,9 @@ import pytest
 from harness import batch
 from harness.api import NAMES
 from harness.subject import SHIPPED
+from tests.harness_run import assert_report_shape
 
 ROOT = Path(__file__).resolve().parent.parent
-STATUSES = {"pass", "fail", "missing", "error"}
 
 # The wrong copy: the shipped source with one function redefined at its end (the
 # shipped losses change; the appended definition shadows whatever they are).
@@ -59,17 +59,6 @@ def run_batch(*args, cwd=ROOT, env=None, timeout=900):
     proc = subprocess.run(pytest_cmd(*args), cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=environment)
     return proc.returncode, proc.stdout + proc.stderr
-
-
-def assert_report_shape(report):
-    assert isinstance(report["score"], float) and isinstance(report["max_score"], float)
-    assert report["verdict"] in ("pass", "fail")
-    for test in report["tests"]:
-        assert set(test) >= {"name", "score", "max_score", "status", "output"}
-        assert test["status"] in ("passed", "failed")
-    assert list(report["functions"]) == list(NAMES)
-    for entry in report["functions"].values():
-        assert entry["status"] in STATUSES and isinstance(entry["messages"], list)
 
 
 def read_csv(path):

@@ -4,14 +4,12 @@ the noisy but correct one must pass with a small report. Headers:
     # expect: fail | pass
     # wrong: NAME[, NAME...] | none
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from harness.api import NAMES
-from tests.harness_run import verify
+from tests.harness_run import grade_selected
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 FILES = sorted(HOSTILE.glob("*.py"))
@@ -33,16 +31,8 @@ def header(path: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def hostile_runs(request, tmp_path_factory):
-    selected = {item.callspec.params["path"] for item in request.session.items
-                if item.originalname == "test_hostile_submission"}
-    out = tmp_path_factory.mktemp("hostile")
-
-    def grade(path):
-        return path, verify(path, out / f"{path.stem}.json", "--total-timeout", str(TOTAL_S),
-                            timeout=BOUND_S + 60)
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return dict(pool.map(grade, sorted(selected)))
+    return grade_selected(request, tmp_path_factory.mktemp("hostile"), "test_hostile_submission",
+                          lambda path: ["--total-timeout", str(TOTAL_S)], timeout=BOUND_S + 60)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])

@@ -1,14 +1,10 @@
 """The harness's interface (SPEC.md): exit status, the report, bad input, policies."""
-import json
 
 import pytest
 
 from harness.api import NAMES
 from harness.subject import SHIPPED
-from tests.harness_run import verify
-
-STATUSES = {"pass", "fail", "missing", "error"}
-
+from tests.harness_run import assert_report_shape, verify
 
 def shipped_with(tmp_path, old, new, name="linear_classifier.py"):
     source = SHIPPED.read_text()
@@ -18,24 +14,12 @@ def shipped_with(tmp_path, old, new, name="linear_classifier.py"):
     return path
 
 
-def assert_gradescope_shape(report):
-    assert isinstance(report["score"], float) and isinstance(report["max_score"], float)
-    assert report["verdict"] in ("pass", "fail")
-    for test in report["tests"]:
-        assert set(test) >= {"name", "score", "max_score", "status", "output"}
-        assert test["status"] in ("passed", "failed")
-    assert list(report["functions"]) == list(NAMES)
-    for entry in report["functions"].values():
-        assert entry["status"] in STATUSES and isinstance(entry["messages"], list)
-    json.dumps(report)
-
-
 def test_shipped_implementation_passes(tmp_path):
     run = verify(None, tmp_path / "r.json")
     assert run.returncode == 0, run.output[-3000:]
     assert run.report["verdict"] == "pass"
     assert run.report["score"] == run.report["max_score"] == float(len(NAMES))
-    assert_gradescope_shape(run.report)
+    assert_report_shape(run.report)
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -55,7 +39,7 @@ def test_bad_input_is_one_line_and_a_failing_verdict(tmp_path, content, expected
     assert len(lines) == 1 and expected in lines[0], run.output
     assert run.report["verdict"] == "fail"
     assert {f["status"] for f in run.report["functions"].values()} == {"error"}
-    assert_gradescope_shape(run.report)
+    assert_report_shape(run.report)
 
 
 def test_a_missing_name_fails_only_its_own_tests(tmp_path):

@@ -3,14 +3,12 @@ and every correct one, whatever its style, passes. Each file's header says which
     # zoo: blames NAME[, NAME...]    or    # zoo: passes
     # zoo-policy: strict             (optional: graded with --strict)
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from harness.api import NAMES
-from tests.harness_run import verify
+from tests.harness_run import grade_selected
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 FILES = sorted(ZOO.glob("wrong/*.py")) + sorted(ZOO.glob("right/*.py"))
@@ -30,17 +28,8 @@ def header(path: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def zoo_runs(request, tmp_path_factory):
-    """Grade the selected zoo files, as many at once as there are cores."""
-    selected = {item.callspec.params["path"] for item in request.session.items
-                if item.originalname == "test_zoo_verdict"}
-    out = tmp_path_factory.mktemp("zoo")
-
-    def grade(path):
-        extra = ["--strict"] if header(path)["strict"] else []
-        return path, verify(path, out / f"{path.parent.name}-{path.stem}.json", *extra)
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return dict(pool.map(grade, sorted(selected)))
+    return grade_selected(request, tmp_path_factory.mktemp("zoo"), "test_zoo_verdict",
+                          lambda path: ["--strict"] if header(path)["strict"] else [])
 
 
 def test_zoo_is_big_enough():
