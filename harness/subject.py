@@ -73,6 +73,10 @@ class Subject:
     def missing(self):
         return [n for n in NAMES if not self.has(n)]
 
+    def unavailable(self, name: str) -> Optional[str]:
+        """Why calls of `name` would fail at once without running (None: they would run)."""
+        return None
+
     def close(self):
         pass
 

@@ -196,16 +196,22 @@ class WorkerSubject(Subject):
 
     # ------------------------------------------------------------ requests
 
+    def unavailable(self, name: str) -> Optional[str]:
+        if self.dead:
+            return f"{name} was not run: the worker died earlier ({self.dead})"
+        if name in self.hung:
+            return self.hung[name]
+        if self.used >= self.total_timeout:
+            return (f"{name} was not run: the submission used up its total time limit "
+                    f"of {self.total_timeout:.0f} s")
+        return None
+
     def _request(self, what: str, name: Optional[str], message: dict):
         key = name or what
-        if self.dead:
-            raise SubmissionError(f"{what} was not run: the worker died earlier ({self.dead})")
-        if key in self.hung:
-            raise SubmissionError(self.hung[key])
+        reason = self.unavailable(key)
+        if reason:
+            raise SubmissionError(reason)
         left = self.total_timeout - self.used
-        if left <= 0:
-            raise SubmissionError(f"{what} was not run: the submission used up its total time limit "
-                                  f"of {self.total_timeout:.0f} s")
         if self.proc is None:  # the last one was killed for hanging: a fresh worker
             try:
                 self._start()

@@ -1,6 +1,19 @@
 """Settings of the property suite alone (the benchmarks need torch's threads)."""
+import pytest
 import torch
+
+from harness.subject import SubmissionError
 
 # The properties use tiny tensors: on a busy 2-core machine, waking torch's thread
 # pool costs milliseconds per op, which made the suite 4x slower.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _judged_function_is_reachable(request, subject):
+    """Once the worker has died, or this function hung, its properties fail at once
+    (Hypothesis would otherwise generate and shrink examples that all fail alike)."""
+    marker = request.node.get_closest_marker("api")
+    reason = subject.unavailable(marker.args[0]) if marker and subject else None
+    if reason:
+        raise SubmissionError(reason)

@@ -30,10 +30,14 @@ def verify(impl, report_path, *extra, timeout=600) -> Run:
         cmd += ["--impl", str(impl)]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     start = time.monotonic()
-    proc = subprocess.run(cmd + list(extra), cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    try:
+        proc = subprocess.run(cmd + list(extra), cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout, env=env)
+        returncode, output = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:  # one file past its bound must not stop the others
+        returncode, output = -1, f"the harness did not finish within {timeout} s\n{exc.stdout or ''}"
     report = json.loads(Path(report_path).read_text()) if Path(report_path).exists() else None
-    return Run(proc.returncode, report, proc.stdout + proc.stderr, time.monotonic() - start)
+    return Run(returncode, report, output, time.monotonic() - start)
 
 
 def grade_selected(request, out_dir: Path, test_name: str, extra_args: Callable[[Path], list],

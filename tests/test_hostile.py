@@ -13,7 +13,8 @@ from tests.harness_run import grade_selected
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 FILES = sorted(HOSTILE.glob("*.py"))
-TOTAL_S = 120          # --total-timeout: all calls of one submission together
+CALL_S = 5             # --call-timeout: the properties' calls take milliseconds
+TOTAL_S = 60           # --total-timeout: all calls of one submission together
 BOUND_S = TOTAL_S + 120  # per submission: its calls, plus start-up, restarts and the harness's work
 SMALL_REPORT = 256 * 1024
 
@@ -32,7 +33,7 @@ def header(path: Path) -> dict:
 @pytest.fixture(scope="session")
 def hostile_runs(request, tmp_path_factory):
     return grade_selected(request, tmp_path_factory.mktemp("hostile"), "test_hostile_submission",
-                          lambda path: ["--total-timeout", str(TOTAL_S)], timeout=BOUND_S + 60)
+                          lambda path: ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)], timeout=BOUND_S + 60)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
