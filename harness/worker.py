@@ -85,14 +85,16 @@ class WorkerSubject(Subject):
         try:
             self._start()
         except _TimedOut:
+            self._stop()
             raise HarnessInputError(f"{self.path} did not finish importing within {import_timeout:.0f} s")
         except _Died as exc:
+            self._stop()
             raise HarnessInputError(f"{self.path} ended the process on import ({exc})")
 
     # ------------------------------------------------------------ the process
 
     def _limits(self):
-        os.setsid()
+        _own_session()
         if self.memory_mb:
             cap = self.memory_mb * 2**20
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
@@ -325,7 +327,13 @@ class _SpyRef:
 
 
 def _own_session():
+    """A process group of its own (killed whole at the end), and death with the harness."""
     os.setsid()
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the process-group kill at the end still applies
 
 
 def _cuda_available() -> bool:

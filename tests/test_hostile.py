@@ -4,6 +4,7 @@ the noisy but correct one must pass with a small report. Headers:
     # expect: fail | pass
     # wrong: NAME[, NAME...] | none
 """
+import os
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,24 @@ def test_hostile_submission(hostile_runs, path, tmp_path_factory):
         assert run.returncode != 0 and run.report["verdict"] == "fail", (statuses, run.output[-3000:])
         for name in info["wrong"]:
             assert statuses[name] != "pass", f"{path.name}: {name} passed; statuses {statuses}"
+
+
+def _orphans():
+    """Processes left behind by a grading: adopted by init, in a worker's folder or named by a file."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == 1 and ("lc-worker-" in cwd or "hostile-" in cmdline):
+            found.append(f"{pid}: {cmdline[:120]} (in {cwd})")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_no_process_outlives_grading(hostile_runs):
+    assert not _orphans(), "left running after grading:\n" + "\n".join(_orphans())
