@@ -1,7 +1,8 @@
 """The performance regression gate: exit 1 when the vectorized losses got slower.
 
     python benchmarks/gate.py                      # the shipped implementation
-    python benchmarks/gate.py --impl FILE          # another file (e.g. the 2x-slowed copy)
+    python benchmarks/gate.py --impl FILE          # another file, e.g. a 2x-slowed copy:
+                                                   #   python benchmarks/slowed_copy.py FILE
     PERFGATE_IMPL=FILE python benchmarks/gate.py   # the same, for tox / CI
 
 What it measures, in one process: for each case of benchmarks/gate_thresholds.json,

@@ -4,9 +4,9 @@
     python benchmarks/gate_selftest.py --runs 3 --json out.json
 
 Each run is a fresh `python benchmarks/gate.py` process, as CI would start it: the
-shipped implementation (must pass every time) alternating with
-benchmarks/fixtures/slowed_2x.py (must fail every time), so both see the same
-changes of load. Prints every ratio, the pass/fail counts and the margins to the
+shipped implementation (must pass every time) alternating with a copy of it slowed
+exactly 2x (benchmarks/slowed_copy.py, written to a temporary folder; must fail every
+time), so both see the same changes of load. Prints every ratio, the pass/fail counts and the margins to the
 limits; exit 0 only if there was no false alarm and every slowdown was caught.
 """
 import argparse
@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SLOWED = HERE / "fixtures" / "slowed_2x.py"
+sys.path.insert(0, str(HERE))
+from slowed_copy import write_slowed_copy  # noqa: E402
 
 
 def one_run(impl, extra):
@@ -38,8 +39,10 @@ def main(argv=None):
     parser.add_argument("gate_args", nargs="*", help="passed on to gate.py (after --)")
     args = parser.parse_args(argv)
     runs = {"unchanged": [], "slowed 2x": []}
+    tmp = tempfile.TemporaryDirectory()
+    slowed = write_slowed_copy(Path(tmp.name) / "linear_classifier_slowed_2x.py", factor=2)
     for i in range(args.runs):
-        for kind, impl in (("unchanged", None), ("slowed 2x", SLOWED)):
+        for kind, impl in (("unchanged", None), ("slowed 2x", slowed)):
             rc, results, text = one_run(impl, args.gate_args)
             runs[kind].append(dict(rc=rc, results=results))
             ratios = "  ".join(f"{r['loss']}@{r['N']}/{r['dtype']}={r['ratio']:.2f}"

@@ -57,7 +57,9 @@ def plot_scaling(records, path, meta=None) -> str:
     axes[0][0].legend(fontsize=8, loc="upper left")
     note = f"D = {meta.get('D', 3073)}, C = {meta.get('C', 10)}"
     if meta.get("cpu"):
-        note += f"; {meta['cpu']}, {meta.get('threads', '?')} threads, torch {meta.get('torch', '')}"
+        threads = meta.get("threads", "?")
+        note += (f"; {meta['cpu']}, torch {meta.get('torch', '')} on {threads} "
+                 f"thread{'' if threads == 1 else 's'}")
     fig.suptitle(f"Loss + gradient time against N  ({note})", fontsize=9)
     fig.tight_layout()
     path = Path(path)
