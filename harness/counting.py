@@ -11,6 +11,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 
 class _OpCounter(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls):
+        # Otherwise torch wraps __torch_dispatch__ in torch._dynamo.disable, whose first
+        # call imports torch._dynamo (and sympy): 1.5 CPU-seconds per worker, for nothing
+        # here (this mode compiles nothing).
+        return False
+
     def __init__(self):
         super().__init__()
         self.count = 0
