@@ -37,6 +37,9 @@ def pytest_addoption(parser):
                          "DIR/summary.csv, DIR/summary.md (default: ./reports)")
     group.addoption("--jobs", type=int, default=None, metavar="N",
                     help="batch mode: grade N submissions at a time (default: the number of CPU cores)")
+    group.addoption("--shard", type=batch.parse_shard, default=None, metavar="K/N",
+                    help="batch mode: grade only the K-th of N slices of the class (by a hash of each "
+                         "submission's name); join the shards with python -m harness.batch merge DIR...")
     # --strict is pytest's own flag (strict markers and config); it also selects the
     # harness's strict policy: float32 breakage fails instead of warning.
 
@@ -73,6 +76,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionstart(session):
+    if session.config.getoption("shard") and not batch.is_batch(session.config.getoption("impl")):
+        raise pytest.UsageError("--shard K/N is for batch mode (--impl FOLDER or 'GLOB')")
     if batch.is_batch(session.config.getoption("impl")):  # a folder or a glob: harness/batch.py
         batch.run(session)
         return

@@ -12,9 +12,21 @@ Out of the reports come a class summary: REPORT_DIR/summary.csv and summary.md, 
 row per submission, one column per API name (harness/api.py) with its status, plus
 verdict and score. The pytest session itself runs no tests; its exit status is 0
 if and only if every submission's verdict is pass (2: nothing to grade).
+
+Many machines: `--shard K/N` grades the K-th of N slices of the class; a submission's
+slice depends on its name alone (a hash), so it lands in the same shard on every
+re-run, whatever else is in the class. Each run also writes REPORT_DIR/batch.json (what
+it graded, and where each submission stands in the whole class), and
+`python -m harness.batch merge DIR... [--report-dir OUT]` joins the shards' folders
+into one summary, row for row the one an unsharded run writes.
+
+Progress: on a terminal, one line rewritten in place (done / total, pass / fail so far,
+time left); elsewhere (CI, a log file) one line per graded submission.
 """
+import argparse
 import csv
 import glob
+import hashlib
 import io
 import json
 import os
@@ -24,15 +36,15 @@ import subprocess
 import sys
 import tempfile
 import threading
+import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import pytest
 
 from harness.api import NAMES
-from harness.report import Outcomes, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSION_FILE = "linear_classifier.py"
@@ -41,6 +53,8 @@ DEFAULT_PROFILE = "ci"  # derandomized: a student's result does not depend on th
 DEFAULT_TIMEOUT_S = 600.0
 TIMEOUT_ENV = "HARNESS_BATCH_TIMEOUT"
 STATUSES = ("pass", "fail", "missing", "error")
+MANIFEST = "batch.json"    # in every report folder: what that run graded (merge reads it)
+MANIFEST_FORMAT = 1
 
 
 class Submission(NamedTuple):
@@ -140,6 +154,38 @@ def discover(impl: str) -> Tuple[List[Submission], List[str]]:
     return _named([f.resolve() for f in files]), notes
 
 
+# ---------------------------------------------------------------- shards
+
+class Shard(NamedTuple):
+    index: int    # K, 1-based
+    count: int    # N
+
+    def __str__(self):
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str) -> Shard:
+    """`K/N` with 1 <= K <= N (argparse type for --shard)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"--shard wants K/N with 1 <= K <= N (e.g. 2/4), not {text!r}")
+    return Shard(int(match.group(1)), int(match.group(2)))
+
+
+def shard_of(name: str, count: int) -> int:
+    """The shard (1..count) of the submission called `name`: a hash of the name alone,
+    so the same submission lands in the same shard on every run and machine, whatever
+    else the class holds (Python's hash() is salted per process: not that)."""
+    digest = hashlib.sha256(name.lower().encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def in_shard(subs: Sequence[Submission], shard: Optional[Shard]) -> List[Submission]:
+    if shard is None:
+        return list(subs)
+    return [s for s in subs if shard_of(s.name, shard.count) == shard.index]
+
+
 # ---------------------------------------------------------------- grading one
 
 def child_command(file: Path, report: Path, strict: bool = False,
@@ -155,8 +201,14 @@ def child_command(file: Path, report: Path, strict: bool = False,
     return cmd
 
 
+def write_atomically(path: str, data: dict) -> None:
+    from harness.report import write_atomically as write  # torch comes with it: only when grading
+    write(path, data)
+
+
 def error_report(file: Path, message: str, policy: str = "course") -> dict:
     """A report for a submission the harness could not judge: every function "error"."""
+    from harness.report import Outcomes
     outcomes = Outcomes(module_path=str(file), policy=policy)
     outcomes.fail_all("error", message)
     return outcomes.as_json()
@@ -342,24 +394,99 @@ class Grader:
         return report
 
 
-def grade_all(subs: Sequence[Submission], grader: Grader, jobs: int, progress=None) -> List[Graded]:
-    """Grade `subs` `jobs` at a time; results in the order of `subs`."""
+def grade_all(subs: Sequence[Submission], grader: Grader, jobs: int, progress=None,
+              tick: float = 1.0) -> List[Graded]:
+    """Grade `subs` `jobs` at a time; results in the order of `subs`. `progress`, if
+    given, is told of each graded submission (progress.graded(g)) and, every `tick`
+    seconds while submissions run, of the time passing (progress.tick())."""
     results: Dict[str, Graded] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(subs) or 1)),
                               thread_name_prefix="grade")
     try:
-        futures = {pool.submit(grader.grade, sub): sub for sub in subs}
-        for future in as_completed(futures):
-            graded = future.result()
-            results[graded.submission.name] = graded
-            if progress is not None:
-                progress(len(results), len(subs), graded)
+        pending = {pool.submit(grader.grade, sub) for sub in subs}
+        while pending:
+            done, pending = wait(pending, timeout=tick, return_when=FIRST_COMPLETED)
+            for future in done:
+                graded = future.result()
+                results[graded.submission.name] = graded
+                if progress is not None:
+                    progress.graded(graded)
+            if not done and progress is not None:
+                progress.tick()
     except BaseException:
         grader.kill_all()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
     return [results[s.name] for s in subs]
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+
+
+class Progress:
+    """What a batch run shows while it grades: on a terminal one line, rewritten in place
+    (`[12/40] 10 pass, 2 fail | 1m23s, about 2m10s left`), plus a line for each
+    submission that does not pass; elsewhere (CI, a log) one line per submission."""
+
+    def __init__(self, total: int, jobs: int, write_line, rewrite=None, clock=time.monotonic):
+        self.total, self.jobs = total, max(1, min(jobs, total or 1))
+        self.write_line = write_line      # write_line(text, **markup): a line of its own
+        self.rewrite = rewrite            # rewrite(text): the in-place line; None: not a terminal
+        self.clock = clock
+        self.start = clock()
+        self.done = self.passed = 0
+        self.times: List[float] = []
+
+    def eta(self) -> Optional[float]:
+        """Seconds left: the submissions left, `jobs` at a time, at the mean time per
+        submission so far (None before the first one is done)."""
+        if not self.times:
+            return None
+        left = self.total - self.done
+        return left * (sum(self.times) / len(self.times)) / self.jobs
+
+    def counts(self) -> str:
+        return f"{self.passed} pass, {self.done - self.passed} fail"
+
+    def status(self) -> str:
+        elapsed = self.clock() - self.start
+        eta = self.eta()
+        if self.done == self.total:
+            left = "done"
+        else:
+            left = "time left unknown yet" if eta is None else f"about {_duration(eta)} left"
+        return f"[{self.done}/{self.total}] {self.counts()} | {_duration(elapsed)}, {left}"
+
+    def graded(self, g: Graded) -> None:
+        self.done += 1
+        ok = g.report["verdict"] == "pass"
+        self.passed += ok
+        self.times.append(g.seconds)
+        line = (f"{g.submission.name}: {'pass' if ok else 'FAIL'} {_score(g.report['score'])}/"
+                f"{_score(g.report['max_score'])} ({g.seconds:.0f} s)")
+        if self.rewrite is None:
+            self.write_line(f"{self.status()} | {line}", green=ok, red=not ok)
+            return
+        if not ok:  # a failure stays on screen above the progress line
+            self.rewrite("")
+            self.write_line(line, red=True)
+        self.rewrite(self.status())
+
+    def tick(self) -> None:
+        if self.rewrite is not None:
+            self.rewrite(self.status())
+
+    def close(self) -> None:
+        if self.rewrite is not None:
+            self.rewrite(self.status())
+            self.write_line("")
 
 
 # ---------------------------------------------------------------- the summary
@@ -392,6 +519,21 @@ def write_summary(report_dir: Path, graded: Sequence[Graded], header: str) -> No
     writer.writerows(rows)
     _write_text(report_dir / "summary.csv", buffer.getvalue())
     _write_text(report_dir / "summary.md", _markdown(graded, rows, header))
+
+
+def write_manifest(report_dir: Path, graded: Sequence[Graded], positions: Dict[str, int],
+                   class_size: int, shard: Optional[Shard], impl: str, profile: str,
+                   policy: str) -> None:
+    """REPORT_DIR/batch.json: what this run graded, for `merge` to check and join."""
+    manifest = {
+        "format": MANIFEST_FORMAT, "impl": impl, "profile": profile, "policy": policy,
+        "shard": list(shard) if shard else None, "class_size": class_size,
+        "submissions": [{"name": g.submission.name, "file": str(g.submission.path),
+                         "position": positions[g.submission.name],
+                         "seconds": round(g.seconds, 3), "returncode": g.returncode}
+                        for g in graded],
+    }
+    _write_text(report_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -495,8 +637,11 @@ class BatchSession:
     def __init__(self, config, impl: str):
         self.config = config
         self.impl = impl
-        self.submissions, self.notes = discover(impl)
+        self.everyone, self.notes = discover(impl)
         opt = config.getoption
+        self.shard: Optional[Shard] = opt("shard", None)
+        self.submissions = in_shard(self.everyone, self.shard)
+        self.positions = {s.name: i for i, s in enumerate(self.everyone)}
         self.report_dir = Path(opt("report_dir", None) or DEFAULT_REPORT_DIR).expanduser().resolve()
         jobs = opt("jobs", None)
         self.jobs = jobs if jobs and jobs > 0 else default_jobs()
@@ -507,7 +652,7 @@ class BatchSession:
         self.graded: Optional[List[Graded]] = None
         self.seconds = 0.0
         self.error: Optional[str] = None
-        if not self.submissions:
+        if not self.everyone:
             self.error = (f"harness: cannot verify: no submissions in {impl} (looked for *.py and "
                           f"*/{SUBMISSION_FILE})" if Path(os.path.expanduser(impl)).is_dir()
                           else f"harness: cannot verify: the pattern {impl} matches no .py file")
@@ -526,14 +671,26 @@ class BatchSession:
     def pytest_collection(self, session):
         return True  # the batch session collects nothing: each submission runs in its own pytest
 
+    def _on_terminal(self) -> bool:
+        """A progress line rewritten in place: on a terminal, not in CI."""
+        tr = self._tr()
+        return (tr is not None and bool(getattr(tr, "isatty", False))
+                and not os.environ.get("CI"))
+
+    def _what(self) -> str:
+        if self.shard is None:
+            return f"{len(self.submissions)} submissions"
+        return (f"shard {self.shard}: {len(self.submissions)} of {len(self.everyone)} "
+                f"submissions")
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
         if self.error:
             return True
         tr = self._tr()
-        jobs = min(self.jobs, len(self.submissions))
+        jobs = max(1, min(self.jobs, len(self.submissions)))
         if tr is not None:
-            tr.write_sep("=", f"batch grading: {len(self.submissions)} submissions, {jobs} jobs, "
+            tr.write_sep("=", f"batch grading: {self._what()}, {jobs} jobs, "
                               f"profile {self.profile}, {'strict' if self.strict else 'course'} policy")
         if self.config.getoption("report", None):
             self.notes.append("note: --report is for one file; in batch mode the reports go to "
@@ -541,21 +698,23 @@ class BatchSession:
         for note in self.notes:
             self._line(note, yellow=True)
         self.report_dir.mkdir(parents=True, exist_ok=True)
+        if self.shard is not None and not self.submissions:
+            self._line(f"note: no submission of this class falls in shard {self.shard}")
         grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process)
-
-        def progress(done, total, g):
-            ok = g.report["verdict"] == "pass"
-            self._line(f"[{done}/{total}] {g.submission.name}: {'pass' if ok else 'FAIL'} "
-                       f"{_score(g.report['score'])}/{_score(g.report['max_score'])} "
-                       f"({g.seconds:.0f} s)", green=ok, red=not ok)
-
+        rewrite = (lambda text: tr.rewrite(text, erase=True)) if self._on_terminal() else None
+        progress = Progress(len(self.submissions), self.jobs, self._line, rewrite)
         start = time.monotonic()
-        self.graded = grade_all(self.submissions, grader, self.jobs, progress)
+        try:
+            self.graded = grade_all(self.submissions, grader, self.jobs, progress)
+        finally:
+            progress.close()
         self.seconds = time.monotonic() - start
-        header = (f"{len(self.graded)} submissions from `{self.impl}`, {jobs} jobs, "
+        header = (f"{self._what()} from `{self.impl}`, {jobs} jobs, "
                   f"Hypothesis profile `{self.profile}`, {grader.policy} policy, "
                   f"{self.seconds:.0f} s.")
         write_summary(self.report_dir, self.graded, header)
+        write_manifest(self.report_dir, self.graded, self.positions, len(self.everyone),
+                       self.shard, self.impl, self.profile, grader.policy)
         return True
 
     def pytest_terminal_summary(self, terminalreporter, config):
@@ -565,9 +724,10 @@ class BatchSession:
             return
         if self.graded is None:
             return
-        tr.section("batch verdict")
-        for line in table_lines(self.graded):
-            tr.write_line(line)
+        tr.section("batch verdict" + (f" (shard {self.shard})" if self.shard else ""))
+        if self.graded:
+            for line in table_lines(self.graded):
+                tr.write_line(line)
         passed = sum(1 for g in self.graded if g.report["verdict"] == "pass")
         rate = len(self.graded) / self.seconds * 60 if self.seconds > 0 else 0.0
         tr.write_line(f"{passed} of {len(self.graded)} pass; {self.seconds:.0f} s with "
@@ -601,3 +761,135 @@ def run(session) -> None:
     except Exception:  # an unknown profile: each grading run reports it itself
         pass
     config.pluginmanager.register(plugin, "harness-batch")
+
+
+# ---------------------------------------------------------------- merging shards
+
+class MergeError(Exception):
+    """The folders given to merge do not make one whole class (one line for the user)."""
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except OSError:
+        raise MergeError(f"{folder} holds no {MANIFEST}: not the report folder of a batch run "
+                         "(or one that did not finish)") from None
+    except ValueError:
+        raise MergeError(f"{path} is not readable JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise MergeError(f"{path}: unknown format (expected {MANIFEST_FORMAT})")
+    return manifest
+
+
+def _check_shards(folders: Sequence[Path], manifests: Sequence[dict]) -> None:
+    """Every shard K/N of one class, each once, all graded the same way."""
+    first = manifests[0]
+    for folder, m in zip(folders, manifests):
+        for key in ("class_size", "profile", "policy"):
+            if m.get(key) != first.get(key):
+                raise MergeError(f"{folder} and {folders[0]} differ in {key} "
+                                 f"({m.get(key)!r} against {first.get(key)!r}): not one grading run")
+    shards = [tuple(m["shard"]) if m.get("shard") else None for m in manifests]
+    if any(s is None for s in shards):
+        if len(manifests) > 1:
+            whole = folders[shards.index(None)]
+            raise MergeError(f"{whole} is a whole class (no --shard); it cannot be merged with others")
+        return
+    counts = {n for _, n in shards}
+    if len(counts) != 1:
+        raise MergeError(f"the folders come from different numbers of shards: {sorted(counts)}")
+    count = counts.pop()
+    seen: Dict[int, Path] = {}
+    for folder, (index, _) in zip(folders, shards):
+        if index in seen:
+            raise MergeError(f"shard {index}/{count} is given twice: {seen[index]} and {folder}")
+        seen[index] = folder
+    missing = [f"{k}/{count}" for k in range(1, count + 1) if k not in seen]
+    if missing:
+        raise MergeError(f"shard{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                         f"missing: {len(folders)} of {count} folders given")
+
+
+def merge(folders: Sequence[Path], out: Path) -> Tuple[List[Graded], dict]:
+    """Join the report folders of the N shards of one class into `out`: every
+    submission's report and log, and one summary.csv / summary.md / batch.json with the
+    rows in the order of the whole class, as an unsharded run writes them."""
+    folders = [Path(f).resolve() for f in folders]
+    if not folders:
+        raise MergeError("no folders to merge")
+    manifests = [_read_manifest(f) for f in folders]
+    _check_shards(folders, manifests)
+    entries: Dict[str, Tuple[dict, Path]] = {}
+    for folder, m in zip(folders, manifests):
+        for entry in m["submissions"]:
+            if entry["name"] in entries:
+                raise MergeError(f"{entry['name']} was graded in two shards: "
+                                 f"{entries[entry['name']][1]} and {folder}")
+            entries[entry["name"]] = (entry, folder)
+    size = manifests[0]["class_size"]
+    if len(entries) != size:
+        raise MergeError(f"the shards hold {len(entries)} submissions, but the class has {size}")
+    graded: List[Graded] = []
+    for entry, folder in sorted(entries.values(), key=lambda e: e[0]["position"]):
+        path = folder / f"{entry['name']}.json"
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, ValueError):
+            report = None
+        if not _valid(report):
+            raise MergeError(f"{path}: missing, or not a report of the harness")
+        graded.append(Graded(Submission(entry["name"], Path(entry["file"])), report,
+                             entry.get("returncode"), float(entry.get("seconds", 0.0))))
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for g, folder in ((g, entries[g.submission.name][1]) for g in graded):
+        if folder != out:
+            for suffix in (".json", ".log"):
+                source = folder / f"{g.submission.name}{suffix}"
+                if source.is_file():
+                    shutil.copyfile(source, out / source.name)
+    first = manifests[0]
+    shards = f"{len(folders)} shards" if first.get("shard") else "1 run"
+    header = (f"{len(graded)} submissions from `{first['impl']}`, merged from {shards}, "
+              f"Hypothesis profile `{first['profile']}`, {first['policy']} policy, "
+              f"{sum(g.seconds for g in graded):.0f} s of grading in all.")
+    write_summary(out, graded, header)
+    write_manifest(out, graded, {g.submission.name: i for i, g in enumerate(graded)}, size, None,
+                   first["impl"], first["profile"], first["policy"])
+    return graded, first
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.batch",
+        description="Batch grading tools. Grading itself: python -m pytest properties "
+                    "--impl FOLDER [--shard K/N] --report-dir DIR.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    joining = commands.add_parser(
+        "merge", help="join the report folders of the shards of one class into one summary",
+        description="Join the report folders of `--shard 1/N` ... `--shard N/N` runs into one "
+                    "summary.csv and summary.md (the rows in the order an unsharded run gives), "
+                    "with every submission's report and log. Exit status: 0 if every submission "
+                    "passes, 1 if any does not, 2 if the folders are not every shard of one class.")
+    joining.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    joining.add_argument("--report-dir", type=Path, default=Path(DEFAULT_REPORT_DIR), metavar="OUT",
+                         help=f"where the merged summary goes (default: ./{DEFAULT_REPORT_DIR})")
+    args = parser.parse_args(argv)
+    try:
+        graded, _ = merge(args.folders, args.report_dir)
+    except MergeError as exc:
+        print(f"harness: cannot merge: {exc}", file=sys.stderr)
+        return 2
+    if graded:
+        print("\n".join(table_lines(graded)))
+    passed = sum(1 for g in graded if g.report["verdict"] == "pass")
+    out = args.report_dir.resolve()
+    print(f"{passed} of {len(graded)} pass (merged from {len(args.folders)} folders); "
+          f"summary: {out / 'summary.csv'}, {out / 'summary.md'}")
+    return 0 if passed == len(graded) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
