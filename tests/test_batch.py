@@ -319,3 +319,221 @@ def test_a_failure_of_the_batch_machinery_is_that_submissions_error(tmp_path):
     assert graded.report["verdict"] == "fail"
     assert "batch grading failed for this submission" in graded.report["output"]
     assert json.loads((tmp_path / "not-made-yet" / "x.json").read_text())["verdict"] == "fail"
+
+
+# ---------------------------------------------------------------- shards, merge, progress
+
+# One function that fails (a single learning rate), one that passes, eleven missing.
+PARTIAL = '''
+def svm_get_search_params():
+    return [1e-3], [1e-4, 1e-3]
+
+
+def softmax_get_search_params():
+    return [1e-3, 1e-2], [1e-4, 1e-3]
+'''
+
+
+def forty_file_class(folder: Path) -> Path:
+    """40 submissions that make every kind of row -- a pass (a copy of the shipped file),
+    a mix of fail, pass and missing, everything missing, an error at import, two names
+    that collide (eve, eve-2) -- and 34 files that do not compile, which grade in about
+    2 CPU-seconds each (no worker starts)."""
+    write_correct(folder / "ada.py")
+    (folder / "bea.py").write_text(PARTIAL)
+    (folder / "cy.py").write_text("")
+    (folder / "dee.py").write_text("raise ImportError('no module named eecs598')\n")
+    (folder / "eve").mkdir()
+    (folder / "eve" / "linear_classifier.py").write_text("def svm_loss_naive(W, X, y, reg:\n")
+    (folder / "eve.py").write_text("def svm_loss_naive(W, X, y, reg:\n")
+    for k in range(34):
+        (folder / f"s{k:02d}.py").write_text(f"def sample_batch(X, y, num_train, batch_size):  # {k}\n"
+                                             f"    return X[:batch_size], y[:batch_size\n")
+    return folder
+
+
+def without_seconds(rows):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def table_rows(md: Path):
+    return [line for line in md.read_text().splitlines() if line.startswith("| ")]
+
+
+def test_four_shards_merged_give_the_unsharded_summary(tmp_path):
+    """The issue's check: a 40-file class graded whole, and as 4 shards then merged, gives
+    the same summary row for row (all but the seconds each took) and the same reports.
+    Cost: 80 gradings, about 200 CPU-seconds (under 2 minutes on 2 idle cores)."""
+    subs = forty_file_class(tmp_path / "class")
+    whole = tmp_path / "whole"
+    rc, out = run_batch("--impl", subs, "--report-dir", whole, "--jobs", 2)
+    assert rc == 1, out[-3000:]
+    shard_dirs, graded = [], []
+    for k in range(1, 5):
+        folder = tmp_path / f"shard-{k}"
+        rc_k, out_k = run_batch("--impl", subs, "--shard", f"{k}/4", "--report-dir", folder, "--jobs", 2)
+        assert rc_k in (0, 1), out_k[-3000:]
+        names = [r["submission"] for r in read_csv(folder / "summary.csv")]
+        assert all(batch.shard_of(n, 4) == k for n in names)
+        assert f"shard {k}/4: {len(names)} of 40 submissions" in out_k
+        graded += names
+        shard_dirs.append(folder)
+    assert sorted(graded) == sorted(r["submission"] for r in read_csv(whole / "summary.csv"))
+    assert len(graded) == len(set(graded)) == 40
+    merged = tmp_path / "merged"
+    proc = subprocess.run([sys.executable, "-m", "harness.batch", "merge", *map(str, shard_dirs),
+                           "--report-dir", str(merged)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr   # some submissions fail
+    assert "1 of 40 pass" in proc.stdout
+    whole_rows, merged_rows = read_csv(whole / "summary.csv"), read_csv(merged / "summary.csv")
+    assert without_seconds(merged_rows) == without_seconds(whole_rows)
+    assert [r["submission"] for r in whole_rows][:6] == ["ada", "bea", "cy", "dee", "eve", "eve-2"]
+    kinds = {r["submission"]: {r[n] for n in NAMES} for r in whole_rows}
+    assert kinds["ada"] == {"pass"} and kinds["bea"] == {"pass", "fail", "missing"}
+    assert kinds["cy"] == {"missing"} and kinds["dee"] == kinds["s00"] == {"error"}
+    assert table_rows(merged / "summary.md") == table_rows(whole / "summary.md")
+    what_fails = lambda md: md.read_text().split("## What does not pass", 1)[1]
+    assert what_fails(merged / "summary.md") == what_fails(whole / "summary.md")
+    for row in whole_rows:
+        name = row["submission"]
+        a = json.loads((whole / f"{name}.json").read_text())
+        b = json.loads((merged / f"{name}.json").read_text())
+        assert a == b, name
+        assert (merged / f"{name}.log").is_file()
+
+
+def _fake_shard(folder: Path, shard, names, class_size, profile="ci"):
+    """A report folder as a shard run leaves it, without grading anything."""
+    folder.mkdir(parents=True)
+    graded = []
+    for name in names:
+        sub = batch.Submission(name, folder / f"{name}.py")
+        report = batch.error_report(sub.path, "harness: cannot verify: not graded here")
+        (folder / f"{name}.json").write_text(json.dumps(report))
+        graded.append(batch.Graded(sub, report, 2, 1.0))
+    positions = {n: int(n[1:]) for n in names}
+    batch.write_manifest(folder, graded, positions, class_size, shard, "subs", profile, "course")
+    return folder
+
+
+def test_merge_refuses_what_is_not_every_shard_of_one_class(tmp_path, capsys):
+    one = _fake_shard(tmp_path / "1", batch.Shard(1, 3), ["s0", "s3"], 5)
+    two = _fake_shard(tmp_path / "2", batch.Shard(2, 3), ["s1", "s4"], 5)
+    three = _fake_shard(tmp_path / "3", batch.Shard(3, 3), ["s2"], 5)
+    out = tmp_path / "out"
+    assert batch.main(["merge", str(one), str(two), "--report-dir", str(out)]) == 2
+    assert "shard 3/3 missing" in capsys.readouterr().err and not out.exists()
+    assert batch.main(["merge", str(one), str(two), str(one), "--report-dir", str(out)]) == 2
+    assert "given twice" in capsys.readouterr().err
+    other = _fake_shard(tmp_path / "other", batch.Shard(3, 3), ["s2"], 5, profile="thorough")
+    assert batch.main(["merge", str(one), str(two), str(other), "--report-dir", str(out)]) == 2
+    assert "differ in profile" in capsys.readouterr().err
+    assert batch.main(["merge", str(one), str(tmp_path), "--report-dir", str(out)]) == 2
+    assert "holds no batch.json" in capsys.readouterr().err
+    (three / "s2.json").unlink()
+    assert batch.main(["merge", str(one), str(two), str(three), "--report-dir", str(out)]) == 2
+    assert "s2.json: missing" in capsys.readouterr().err
+
+
+def test_merge_orders_rows_as_the_whole_class_and_needs_no_torch(tmp_path):
+    folders = [_fake_shard(tmp_path / "b", batch.Shard(2, 2), ["s1", "s2"], 4),
+               _fake_shard(tmp_path / "a", batch.Shard(1, 2), ["s0", "s3"], 4)]
+    out = tmp_path / "out"
+    script = ("import sys\nfrom harness import batch\n"
+              f"status = batch.main(['merge', {str(folders[0])!r}, {str(folders[1])!r}, "
+              f"'--report-dir', {str(out)!r}])\n"
+              "assert 'torch' not in sys.modules, 'merge imported torch'\n"
+              "sys.exit(status)\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert [r["submission"] for r in read_csv(out / "summary.csv")] == ["s0", "s1", "s2", "s3"]
+    manifest = json.loads((out / "batch.json").read_text())
+    assert manifest["shard"] is None and manifest["class_size"] == 4
+    assert sorted(p.name for p in out.glob("s*.json")) == ["s0.json", "s1.json", "s2.json", "s3.json"]
+    # a merged folder is a whole class: merging it again gives it back
+    assert batch.main(["merge", str(out), "--report-dir", str(tmp_path / "again")]) == 1
+    assert read_csv(tmp_path / "again" / "summary.csv") == read_csv(out / "summary.csv")
+
+
+def test_parse_shard():
+    assert batch.parse_shard("2/4") == batch.Shard(2, 4) and str(batch.Shard(2, 4)) == "2/4"
+    assert batch.parse_shard("1/1") == (1, 1)
+    for bad in ("0/4", "5/4", "4", "a/b", "-1/2", "1/0", ""):
+        with pytest.raises(Exception, match="K/N"):
+            batch.parse_shard(bad)
+
+
+def test_shards_are_stable_and_even():
+    # Pinned: a change of the hash would move students between shards across re-runs.
+    assert [batch.shard_of(n, 4) for n in ("alice", "bob", "eve-2", "s00")] == [4, 3, 1, 4]
+    names = [f"student{i}" for i in range(1000)]
+    subs = [batch.Submission(n, Path(f"/x/{n}.py")) for n in names]
+    slices = [batch.in_shard(subs, batch.Shard(k, 4)) for k in range(1, 5)]
+    assert sorted(s.name for part in slices for s in part) == sorted(names)  # each exactly once
+    assert all(200 <= len(part) <= 300 for part in slices)
+    # adding students to the class moves nobody else
+    fewer = batch.in_shard(subs[::3], batch.Shard(2, 4))
+    assert fewer == [s for s in slices[1] if s in subs[::3]]
+    assert batch.in_shard(subs, None) == subs
+
+
+def _graded(name, verdict, seconds):
+    report = batch.error_report(Path(f"/x/{name}.py"), "x")
+    report["verdict"] = verdict
+    return batch.Graded(batch.Submission(name, Path(f"/x/{name}.py")), report, 0, seconds)
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_in_ci_prints_one_line_per_submission():
+    lines, clock = [], _Clock()
+    progress = batch.Progress(4, 2, lambda text, **markup: lines.append(text), None, clock)
+    clock.now = 10
+    progress.graded(_graded("ann", "pass", 10.0))
+    progress.tick()   # nothing: no in-place line outside a terminal
+    clock.now = 20
+    progress.graded(_graded("ben", "fail", 20.0))
+    assert lines == ["[1/4] 1 pass, 0 fail | 10s, about 15s left | ann: pass 0/13 (10 s)",
+                     "[2/4] 1 pass, 1 fail | 20s, about 15s left | ben: FAIL 0/13 (20 s)"]
+    progress.close()
+    assert len(lines) == 2
+
+
+def test_progress_on_a_terminal_rewrites_one_line():
+    lines, screen, clock = [], [], _Clock()
+    progress = batch.Progress(3, 1, lambda text, **markup: lines.append(text), screen.append, clock)
+    clock.now = 2
+    progress.tick()
+    assert screen[-1] == "[0/3] 0 pass, 0 fail | 2s, time left unknown yet"
+    clock.now = 100
+    progress.graded(_graded("ann", "pass", 100.0))
+    assert screen[-1] == "[1/3] 1 pass, 0 fail | 1m40s, about 3m20s left" and lines == []
+    progress.graded(_graded("ben", "fail", 100.0))   # a failure stays above the line
+    assert lines == ["ben: FAIL 0/13 (100 s)"] and screen[-1].startswith("[2/3] 1 pass, 1 fail")
+    progress.graded(_graded("cy", "pass", 100.0))
+    progress.close()
+    assert screen[-1] == "[3/3] 2 pass, 1 fail | 1m40s, done"
+
+
+def test_an_empty_shard_is_not_an_error(tmp_path):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "s00.py").write_text("def f(:\n")   # s00 is in shard 4 of 4
+    rc, out = run_batch("--impl", tmp_path / "subs", "--shard", "1/4", "--report-dir", tmp_path / "out")
+    assert rc == 0, out[-3000:]
+    assert "no submission of this class falls in shard 1/4" in out
+    assert read_csv(tmp_path / "out" / "summary.csv") == []
+    manifest = json.loads((tmp_path / "out" / "batch.json").read_text())
+    assert manifest["shard"] == [1, 4] and manifest["class_size"] == 1 and manifest["submissions"] == []
+
+
+def test_shard_needs_batch_mode(tmp_path):
+    rc, out = run_batch("--impl", write_correct(tmp_path / "one.py"), "--shard", "1/2")
+    assert rc != 0 and "--shard K/N is for batch mode" in out
