@@ -15,7 +15,7 @@ if and only if every submission's verdict is pass (2: nothing to grade).
 
 Many machines: `--shard K/N` grades the K-th of N slices of the class; a submission's
 slice depends on its name alone (a hash), so it lands in the same shard on every
-re-run, whatever else is in the class. Each run also writes REPORT_DIR/batch.json (what
+re-run, whatever else is in the class. Each run also writes REPORT_DIR/.batch.json (what
 it graded, and where each submission stands in the whole class), and
 `python -m harness.batch merge DIR... [--report-dir OUT]` joins the shards' folders
 into one summary, row for row the one an unsharded run writes.
@@ -53,7 +53,9 @@ DEFAULT_PROFILE = "ci"  # derandomized: a student's result does not depend on th
 DEFAULT_TIMEOUT_S = 600.0
 TIMEOUT_ENV = "HARNESS_BATCH_TIMEOUT"
 STATUSES = ("pass", "fail", "missing", "error")
-MANIFEST = "batch.json"    # in every report folder: what that run graded (merge reads it)
+# In every report folder: what that run graded (merge reads it). A submission's name
+# never starts with "." (_safe), so no report can take this name.
+MANIFEST = ".batch.json"
 MANIFEST_FORMAT = 1
 
 
@@ -531,7 +533,7 @@ def write_summary(report_dir: Path, graded: Sequence[Graded], header: str) -> No
 def write_manifest(report_dir: Path, graded: Sequence[Graded], positions: Dict[str, int],
                    class_size: int, shard: Optional[Shard], impl: str, profile: str,
                    policy: str) -> None:
-    """REPORT_DIR/batch.json: what this run graded, for `merge` to check and join."""
+    """REPORT_DIR/.batch.json: what this run graded, for `merge` to check and join."""
     manifest = {
         "format": MANIFEST_FORMAT, "impl": impl, "profile": profile, "policy": policy,
         "shard": list(shard) if shard else None, "class_size": class_size,
@@ -821,7 +823,7 @@ def _check_shards(folders: Sequence[Path], manifests: Sequence[dict]) -> None:
 
 def merge(folders: Sequence[Path], out: Path) -> Tuple[List[Graded], dict]:
     """Join the report folders of the N shards of one class into `out`: every
-    submission's report and log, and one summary.csv / summary.md / batch.json with the
+    submission's report and log, and one summary.csv / summary.md / .batch.json with the
     rows in the order of the whole class, as an unsharded run writes them."""
     folders = [Path(f).resolve() for f in folders]
     if not folders:

@@ -92,7 +92,7 @@ def test_batch_exit_status_is_1_when_one_submission_fails(graded_class):
 
 def test_batch_writes_one_report_per_submission(graded_class):
     reports = graded_class["reports"]
-    assert sorted(p.name for p in reports.glob("*.json")) == ["alice.json", "bob.json", "carol.json"]
+    assert sorted(p.name for p in reports.glob("*.json") if p.name != batch.MANIFEST) == ["alice.json", "bob.json", "carol.json"]
     verdicts = {}
     for name in ("alice", "bob", "carol"):
         report = json.loads((reports / f"{name}.json").read_text())
@@ -158,7 +158,7 @@ def test_batch_accepts_a_glob(tmp_path):
     reports = tmp_path / "out"
     rc, out = run_batch("--impl", f"{tmp_path}/subs/x*.py", "--report-dir", reports)
     assert rc == 1, out[-4000:]
-    assert sorted(p.name for p in reports.glob("*.json")) == ["x1.json", "x2.json"]
+    assert sorted(p.name for p in reports.glob("*.json") if p.name != batch.MANIFEST) == ["x1.json", "x2.json"]
     assert [(r["submission"], r["verdict"]) for r in read_csv(reports / "summary.csv")] == [
         ("x1", "fail"), ("x2", "fail")]
     assert "0 of 2 pass" in out and "raised on import" in out
@@ -430,7 +430,7 @@ def test_merge_refuses_what_is_not_every_shard_of_one_class(tmp_path, capsys):
     assert batch.main(["merge", str(one), str(two), str(other), "--report-dir", str(out)]) == 2
     assert "differ in profile" in capsys.readouterr().err
     assert batch.main(["merge", str(one), str(tmp_path), "--report-dir", str(out)]) == 2
-    assert "holds no batch.json" in capsys.readouterr().err
+    assert "holds no .batch.json" in capsys.readouterr().err
     (three / "s2.json").unlink()
     assert batch.main(["merge", str(one), str(two), str(three), "--report-dir", str(out)]) == 2
     assert "s2.json: missing" in capsys.readouterr().err
@@ -449,7 +449,7 @@ def test_merge_orders_rows_as_the_whole_class_and_needs_no_torch(tmp_path):
                           timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert [r["submission"] for r in read_csv(out / "summary.csv")] == ["s0", "s1", "s2", "s3"]
-    manifest = json.loads((out / "batch.json").read_text())
+    manifest = json.loads((out / batch.MANIFEST).read_text())
     assert manifest["shard"] is None and manifest["class_size"] == 4
     assert sorted(p.name for p in out.glob("s*.json")) == ["s0.json", "s1.json", "s2.json", "s3.json"]
     # a merged folder is a whole class: merging it again gives it back
@@ -530,7 +530,7 @@ def test_an_empty_shard_is_not_an_error(tmp_path):
     assert rc == 0, out[-3000:]
     assert "no submission of this class falls in shard 1/4" in out
     assert read_csv(tmp_path / "out" / "summary.csv") == []
-    manifest = json.loads((tmp_path / "out" / "batch.json").read_text())
+    manifest = json.loads((tmp_path / "out" / batch.MANIFEST).read_text())
     assert manifest["shard"] == [1, 4] and manifest["class_size"] == 1 and manifest["submissions"] == []
 
 

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_AUTOGRADER = ROOT / "integrations" / "gradescope" / "run_autograder"
 SETUP_SH = ROOT / "integrations" / "gradescope" / "setup.sh"
 WORKFLOW = ROOT / ".github" / "workflows" / "grade-submissions.yml"
-GRADE_COMMAND = "python -m pytest properties --impl submissions --report-dir reports"
+GRADE_COMMAND = ("python -m pytest properties --impl submissions "
+                 "--shard ${{ matrix.shard }}/${{ env.SHARDS }} --report-dir reports")
+MERGE_COMMAND = "python -m harness.batch merge shards/* --report-dir reports"
 
 
 # ---------------------------------------------------------------- Gradescope
@@ -146,7 +148,9 @@ def test_workflow_has_the_required_steps():
     if data is None:  # no PyYAML: check the text
         for needle in ("on:", "push:", "pull_request:", "actions/setup-python", '"3.11"',
                        "pip install -r requirements.txt", GRADE_COMMAND, "actions/upload-artifact",
-                       "path: reports/"):
+                       "path: reports/", "matrix:", "shard: [1, 2, 3, 4]", 'SHARDS: "4"',
+                       "fail-fast: false", "needs: grade", "actions/download-artifact",
+                       "pattern: grading-reports-shard-*", MERGE_COMMAND, "GITHUB_STEP_SUMMARY"):
             assert needle in text, needle
         return
     assert {"push", "pull_request"} <= set(data["on"])
@@ -163,6 +167,14 @@ def test_workflow_has_the_required_steps():
     assert upload["with"]["path"].rstrip("/") == "reports"
     assert "always()" in upload.get("if", ""), "the reports are uploaded when grading fails too"
     assert uses.index(upload["uses"]) > steps.index(grade)
+    assert data["jobs"]["grade"]["strategy"]["fail-fast"] is False
+    shards = data["jobs"]["grade"]["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(data["env"]["SHARDS"]) + 1))
+    merge = data["jobs"]["merge"]
+    assert merge["needs"] == "grade" and "always()" in merge["if"]
+    merge_runs = [s.get("run", "") for s in merge["steps"]]
+    assert any(r.strip() == MERGE_COMMAND for r in merge_runs)
+    assert any("GITHUB_STEP_SUMMARY" in r for r in merge_runs)
 
 
 def test_workflow_command_grades_submissions_and_fails_on_a_failing_one(tmp_path):
@@ -182,15 +194,25 @@ def test_workflow_command_grades_submissions_and_fails_on_a_failing_one(tmp_path
     (subs / "mallory.py").write_text("raise RuntimeError('not started')\n")
     (subs / "trent").mkdir()
     (subs / "trent" / "linear_classifier.py").write_text("import sys\nsys.exit(0)\n")
-    args = shlex.split(command)
-    assert args[:3] == ["python", "-m", "pytest"]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.run([sys.executable, *args[1:], "-p", "no:cacheprovider"], cwd=checkout,
-                          capture_output=True, text=True, timeout=600, env=env)
+    # The matrix: each shard job grades into reports/, uploaded as its own artifact; the
+    # merge job downloads them all into shards/<artifact>/ and merges them.
+    for k in (1, 2):
+        shard = command.replace("${{ matrix.shard }}", str(k)).replace("${{ env.SHARDS }}", "2")
+        args = shlex.split(shard)
+        assert args[:3] == ["python", "-m", "pytest"]
+        proc = subprocess.run([sys.executable, *args[1:], "-p", "no:cacheprovider"], cwd=checkout,
+                              capture_output=True, text=True, timeout=600, env=env)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode in (0, 1), out[-3000:]
+        (checkout / "shards").mkdir(exist_ok=True)
+        (checkout / "reports").rename(checkout / "shards" / f"grading-reports-shard-{k}")
+    proc = subprocess.run(MERGE_COMMAND.replace("python", shlex.quote(sys.executable), 1), shell=True,
+                          cwd=checkout, capture_output=True, text=True, timeout=300, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out[-3000:]
     reports = checkout / "reports"
-    assert sorted(p.name for p in reports.glob("*.json")) == ["mallory.json", "trent.json"]
+    assert sorted(p.name for p in reports.glob("*.json")) == [".batch.json", "mallory.json", "trent.json"]
     rows = read_csv(reports / "summary.csv")
     assert [(r["submission"], r["verdict"]) for r in rows] == [("mallory", "fail"), ("trent", "fail")]
     assert (reports / "summary.md").is_file()
