@@ -3,6 +3,7 @@
 Values are drawn as float64 numpy arrays (they shrink towards small, simple
 numbers) and turned into tensors of the dtype and device under test by `as_torch`.
 """
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -28,15 +29,28 @@ class LossCase(NamedTuple):
                 float(self.reg))
 
 
+# The strategies that depend on a drawn shape are built once per shape and kept
+# (lru_cache): Hypothesis validates every new strategy object, which made building
+# them anew for each example a good part of the generation's cost. The same strategy
+# draws the same values, so the examples are unchanged.
+
+@lru_cache(maxsize=None)
 def floats(bound):
     return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
+@lru_cache(maxsize=None)
+def float_arrays(shape, bound):
+    return arrays(np.float64, shape, elements=floats(bound))
+
+
+@lru_cache(maxsize=None)
 def shapes(max_n=8, max_d=6, max_c=6):
     general = st.tuples(st.integers(1, max_n), st.integers(1, max_d), st.integers(2, max_c))
     return st.one_of(general, st.sampled_from(EDGE_SHAPES))
 
 
+@lru_cache(maxsize=None)
 def labels(n, c):
     one_label = st.integers(0, c - 1).map(lambda k: np.full(n, k, dtype=np.int64))
     return st.one_of(arrays(np.int64, (n,), elements=st.integers(0, c - 1)), one_label)
@@ -49,8 +63,8 @@ regs = st.one_of(st.just(0.0), st.floats(1e-6, 1.0), st.just(1e3))
 def loss_cases(draw, shape=None, w_bound=1.0, x_bound=3.0, reg=regs):
     """Moderate values: scores stay within +-30, so no probability underflows even in float32."""
     n, d, c = draw(shape if shape is not None else shapes())
-    W = draw(arrays(np.float64, (d, c), elements=floats(w_bound)))
-    X = draw(arrays(np.float64, (n, d), elements=floats(x_bound)))
+    W = draw(float_arrays((d, c), w_bound))
+    X = draw(float_arrays((n, d), x_bound))
     return LossCase(W, X, draw(labels(n, c)), draw(reg))
 
 
