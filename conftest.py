@@ -103,8 +103,12 @@ def pytest_sessionstart(session):
 def pytest_report_header(config):
     from hypothesis import settings as current
     subject = config.harness_subject
-    where = "shipped implementation" if subject is None or subject.shipped else "submission"
-    return [f"module under test: {subject.path if subject else config.getoption('impl')} ({where})",
+    if getattr(config, "harness_batch", False):
+        first = f"submissions under test: {config.getoption('impl')} (batch mode)"
+    else:
+        where = "shipped implementation" if subject is None or subject.shipped else "submission"
+        first = f"module under test: {subject.path if subject else config.getoption('impl')} ({where})"
+    return [first,
             f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}"]
 
 
