@@ -10,6 +10,7 @@ capped buffer. Each call has a time limit and the submission a total one:
   fails with the reason, so no function judged after it can pass.
 """
 import contextlib
+import functools
 import json
 import os
 import resource
@@ -27,7 +28,7 @@ from typing import Optional
 
 import torch
 
-from harness import wire
+from harness import sandbox, wire
 from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
 
 HERE = Path(__file__).resolve().parent
@@ -73,8 +74,10 @@ class _TimedOut(Exception):
 
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
-                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0):
+                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0,
+                 isolation: Optional[sandbox.Isolation] = None):
         self.path = check_file(path)
+        self.isolation = isolation or sandbox.choose("auto")
         self.shipped = self.path == SHIPPED
         self.call_timeout, self.total_timeout = call_timeout, total_timeout
         self.memory_mb, self.import_timeout = memory_mb, import_timeout
@@ -98,12 +101,17 @@ class WorkerSubject(Subject):
 
     # ------------------------------------------------------------ the process
 
-    def _limits(self):
-        _own_session()
-        if self.memory_mb:
+    def _child_setup(self, cap_memory: bool):
+        """In the child before exec: its own session, limits, the unprivileged user, and
+        death with the harness (set last: a change of user clears it)."""
+        os.setsid()
+        if cap_memory and self.memory_mb:
             cap = self.memory_mb * 2**20
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self.isolation.level == "unprivileged-user":
+            sandbox.drop_privileges(self.isolation.uid, self.isolation.gid)
+        _die_with_parent()
 
     def _start(self):
         self.tmp = tempfile.mkdtemp(prefix="lc-worker-")
@@ -116,11 +124,17 @@ class WorkerSubject(Subject):
         env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
         env.update(HOME=self.tmp, TMPDIR=self.tmp, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
+        command = [sandbox.python(), "-I", "-c", self.source, str(req_r), str(rep_w), copy]
+        if self.isolation.level == "sandbox":
+            command = sandbox.bwrap_command(self.isolation.bwrap, self.tmp, self.isolation.uid,
+                                            self.isolation.gid) + command
+        elif self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
+            for p in (self.tmp, copy):
+                os.chown(p, self.isolation.uid, self.isolation.gid)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", self.source, str(req_r), str(rep_w), copy],
-            cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            command, cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
-            preexec_fn=self._limits if not cuda else _own_session)  # CUDA needs a large address space
+            preexec_fn=functools.partial(self._child_setup, not cuda))  # CUDA needs a large address space
         os.close(req_r)
         os.close(rep_w)
         os.set_blocking(req_w, False)
@@ -353,6 +367,18 @@ class WorkerSubject(Subject):
         self._request(f"{name}(...)", name, {"op": "count", "name": name, **self._args(args, {})})
         return self.last_reply["work"]
 
+    def time_call(self, name: str, *args) -> float:
+        """Seconds one call takes, timed here around the round trip, less the time its
+        arguments take to travel (an `echo` of the same arguments just before)."""
+        self.require(name)
+        spent = {}
+        for op in ("echo", "call"):
+            start = time.perf_counter()
+            self._request(f"{name}(...)", name, {"op": op, "name": name, "bare": True,
+                                                 **self._args(args, {})})
+            spent[op] = time.perf_counter() - start
+        return max(0.0, spent["call"] - spent["echo"])
+
     def new(self, class_name: str, *args, **kwargs):
         self.require(class_name)
         return self._request(f"{class_name}()", class_name,
@@ -381,9 +407,8 @@ class WorkerSubject(Subject):
         self._request("reset_seed", None, {"op": "reset_seed", "seed": seed})
 
 
-def _own_session():
-    """A process group of its own (killed whole at the end), and death with the harness."""
-    os.setsid()
+def _die_with_parent():
+    """SIGKILL when the harness dies (the process-group kill covers a normal end)."""
     try:
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
