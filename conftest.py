@@ -30,6 +30,9 @@ def pytest_addoption(parser):
                     help="seconds one call of the submission may take (default 20)")
     group.addoption("--total-timeout", type=float, default=900.0, metavar="S",
                     help="seconds all calls of the submission may take together (default 900)")
+    group.addoption("--function-budget", type=float, default=60.0, metavar="S",
+                    help="seconds of worker time all calls of one function may take; past it, "
+                         "or when a call runs out of memory, its later calls fail at once (default 60)")
     group.addoption("--isolation", default="auto", choices=sandbox.CHOICES,
                     help="how to confine the submission's worker: auto (the best this machine "
                          "offers: sandbox, then unprivileged-user, then process), require (as auto, "
@@ -97,7 +100,8 @@ def pytest_sessionstart(session):
             isolation = sandbox.choose(config.getoption("isolation"))
             outcomes.isolation = isolation.level
             limits = dict(call_timeout=config.getoption("call_timeout"),
-                          total_timeout=config.getoption("total_timeout"), isolation=isolation)
+                          total_timeout=config.getoption("total_timeout"), isolation=isolation,
+                          function_budget=config.getoption("function_budget"))
         config.harness_subject = open_subject(impl, in_process=in_process, **limits)
     except (HarnessInputError, sandbox.IsolationError) as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.

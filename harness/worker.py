@@ -10,6 +10,7 @@ capped buffer. Each call has a time limit and the submission a total one:
   fails with the reason, so no function judged after it can pass.
 """
 import contextlib
+import ctypes
 import functools
 import json
 import os
@@ -75,13 +76,15 @@ class _TimedOut(Exception):
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
                  total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0,
-                 isolation: Optional[sandbox.Isolation] = None):
+                 isolation: Optional[sandbox.Isolation] = None, function_budget: float = 60.0):
         self.path = check_file(path)
         self.isolation = isolation or sandbox.choose("auto")
         self.shipped = self.path == SHIPPED
         self.call_timeout, self.total_timeout = call_timeout, total_timeout
         self.memory_mb, self.import_timeout = memory_mb, import_timeout
+        self.function_budget = function_budget
         self.used = 0.0
+        self.spent = {}            # name -> seconds of worker time its calls took
         self.hung = {}             # name -> why its calls fail at once
         self.dead: Optional[str] = None
         self.proc = None
@@ -266,11 +269,20 @@ class WorkerSubject(Subject):
             raise SubmissionError(f"{what} ended the worker process ({reason}); "
                                   "every function not yet judged is an error") from None
         finally:
-            self.used += time.monotonic() - start
+            elapsed = time.monotonic() - start
+            self.used += elapsed
+            self.spent[key] = self.spent.get(key, 0.0) + elapsed
+            if self.spent[key] > self.function_budget and key not in self.hung:
+                self.hung[key] = (f"{what} was not run again: its calls took more than their budget of "
+                                  f"{self.function_budget:.0f} s of worker time")
         if "printed" in reply:  # requests that ran submission code
             self.printed = reply["printed"]
         if not reply.get("ok"):
-            raise SubmissionError(f"{what} raised {reply.get('error', '?')}")
+            error = str(reply.get("error", "?"))
+            if _out_of_memory(error) and key not in self.hung:  # every later call would do the same
+                self.hung[key] = (f"{what} ran out of memory (the worker's cap is {self.memory_mb} MiB) "
+                                  "and was not run again")
+            raise SubmissionError(f"{what} raised {error}")
         self.aliases = reply.get("aliases", [])
         if "args_after" in reply:
             self.args_after = wire.decode(reply["args_after"], self._resolve)
@@ -407,10 +419,14 @@ class WorkerSubject(Subject):
         self._request("reset_seed", None, {"op": "reset_seed", "seed": seed})
 
 
+def _out_of_memory(error: str) -> bool:
+    return error.startswith("MemoryError") or "can't allocate memory" in error \
+        or "not enough memory" in error
+
+
 def _die_with_parent():
     """SIGKILL when the harness dies (the process-group kill covers a normal end)."""
-    try:
-        import ctypes
+    try:  # ctypes is imported at the top: an unprivileged user may not read the stdlib any more
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the process-group kill at the end still applies
