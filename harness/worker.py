@@ -220,9 +220,12 @@ class WorkerSubject(Subject):
                     raise _Died(f"it sent a {size}-byte answer, over the limit")
                 need = 8 + size
         try:
-            return json.loads(bytes(buf[8:need]))
+            message = json.loads(bytes(buf[8:need]))
         except ValueError:
-            raise _Died("it wrote something that is not an answer on the harness's channel") from None
+            message = None
+        if type(message) is not dict:
+            raise _Died("it wrote something that is not an answer on the harness's channel")
+        return message
 
     # ------------------------------------------------------------ requests
 

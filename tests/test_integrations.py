@@ -145,6 +145,7 @@ def test_run_autograder_fails_a_submission_that_loads_the_answer_key(tmp_path):
     for isolation in ("sandbox", "unprivileged-user", "process"):
         root = tmp_path / isolation / "autograder"
         (root / "submission").mkdir(parents=True)
+        (root / "source").mkdir()
         for name in HARNESS_FILES:
             copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
             copy(ROOT / name, root / "source" / name, **({"ignore": shutil.ignore_patterns("__pycache__")}
