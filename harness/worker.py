@@ -73,6 +73,10 @@ class _TimedOut(Exception):
     pass
 
 
+class _Refused(Exception):
+    """Why a request gave no value (turned into one SubmissionError by _request)."""
+
+
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
                  total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0,
@@ -240,10 +244,18 @@ class WorkerSubject(Subject):
         return None
 
     def _request(self, what: str, name: Optional[str], message: dict):
+        """The reply's value; every refusal is a SubmissionError raised here, on one line, so
+        that Hypothesis sees the same failure when it replays a call that was refused."""
         key = name or what
         reason = self.unavailable(key)
-        if reason:
-            raise SubmissionError(reason)
+        if reason is None:
+            try:
+                return self._exchange(what, key, message)
+            except _Refused as refused:
+                reason = str(refused)
+        raise SubmissionError(reason)
+
+    def _exchange(self, what: str, key: str, message: dict):
         left = self.total_timeout - self.used
         if self.proc is None:  # the last one was killed for hanging: a fresh worker
             try:
@@ -251,7 +263,7 @@ class WorkerSubject(Subject):
             except (_TimedOut, _Died, HarnessInputError) as exc:
                 self.dead = f"a fresh worker could not start: {exc or type(exc).__name__}"
                 self._stop()
-                raise SubmissionError(f"{what} was not run: {self.dead}") from None
+                raise _Refused(f"{what} was not run: {self.dead}") from None
         limit = min(self.call_timeout, left)
         start = time.monotonic()
         try:
@@ -264,13 +276,13 @@ class WorkerSubject(Subject):
             self._stop()
             self.hung[key] = (f"{what} did not return within {limit:.0f} s and was killed"
                               + (" (the total time limit)" if limit < self.call_timeout else ""))
-            raise SubmissionError(self.hung[key]) from None
+            raise _Refused(self.hung[key]) from None
         except (_Died, BrokenPipeError) as exc:
             reason = str(exc) if isinstance(exc, _Died) else "it closed its input"
             self.dead = f"during {what}: {reason}"
             self._stop()
-            raise SubmissionError(f"{what} ended the worker process ({reason}); "
-                                  "every function not yet judged is an error") from None
+            raise _Refused(f"{what} ended the worker process ({reason}); "
+                           "every function not yet judged is an error") from None
         finally:
             elapsed = time.monotonic() - start
             self.used += elapsed
@@ -284,8 +296,8 @@ class WorkerSubject(Subject):
             error = str(reply.get("error", "?"))
             if _out_of_memory(error) and key not in self.hung:  # every later call would do the same
                 self.hung[key] = (f"{what} ran out of memory (the worker's cap is {self.memory_mb} MiB) "
-                                  "and was not run again")
-            raise SubmissionError(f"{what} raised {error}")
+                                  f"and was not run again: {error.splitlines()[0][:200]}")
+            raise _Refused(f"{what} raised {error}")
         self.aliases = reply.get("aliases", [])
         if "args_after" in reply:
             self.args_after = wire.decode(reply["args_after"], self._resolve)
