@@ -44,6 +44,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import pytest
 
+from harness import sandbox
 from harness.api import NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,7 +192,8 @@ def in_shard(subs: Sequence[Submission], shard: Optional[Shard]) -> List[Submiss
 # ---------------------------------------------------------------- grading one
 
 def child_command(file: Path, report: Path, strict: bool = False,
-                  profile: Optional[str] = None, in_process: bool = False) -> List[str]:
+                  profile: Optional[str] = None, in_process: bool = False,
+                  isolation: str = "auto") -> List[str]:
     """The single-file command that grades one submission, with what costs CPU and judges
     nothing left out (measured: 1.2 CPU-seconds of every submission's start-up):
     --assert=plain: pytest would otherwise re-compile, with its assertion rewriting, every
@@ -202,7 +204,7 @@ def child_command(file: Path, report: Path, strict: bool = False,
     cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
            "--assert=plain", "-p", "no:unraisableexception", "-p", "no:benchmark",
            f"--hypothesis-profile={profile or DEFAULT_PROFILE}",
-           "--impl", str(file), "--report", str(report)]
+           "--impl", str(file), "--report", str(report), f"--isolation={isolation}"]
     if strict:
         cmd.append("--strict")
     if in_process:
@@ -303,8 +305,9 @@ class Grader:
     """Grades submissions one subprocess each; kill_all() stops every running one."""
 
     def __init__(self, report_dir: Path, strict: bool = False, profile: Optional[str] = None,
-                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False):
+                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False, isolation: str = "auto"):
         self.report_dir = Path(report_dir)
+        self.isolation = isolation
         self.strict = strict
         self.in_process = in_process
         self.policy = "strict" if strict else "course"
@@ -348,7 +351,8 @@ class Grader:
         # documented shape and agrees with the exit status is copied to REPORT_DIR.
         with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
             report_path = Path(tmp) / "report.json"
-            cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process)
+            cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
+                                self.isolation)
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
             env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
             returncode: Optional[int] = None
@@ -511,13 +515,14 @@ def summary_rows(graded: Sequence[Graded]) -> List[Dict[str, str]]:
         row = {"submission": g.submission.name, "verdict": r["verdict"],
                "score": _score(r["score"]), "max_score": _score(r["max_score"])}
         row.update({n: r["functions"][n]["status"] for n in NAMES})
+        row["isolation"] = r.get("isolation", "-")
         row["seconds"] = f"{g.seconds:.1f}"
         row["file"] = str(g.submission.path)
         rows.append(row)
     return rows
 
 
-CSV_COLUMNS = ["submission", "verdict", "score", "max_score", *NAMES, "seconds", "file"]
+CSV_COLUMNS = ["submission", "verdict", "score", "max_score", *NAMES, "isolation", "seconds", "file"]
 
 
 def write_summary(report_dir: Path, graded: Sequence[Graded], header: str) -> None:
@@ -657,10 +662,17 @@ class BatchSession:
         self.profile = opt("hypothesis_profile", None) or DEFAULT_PROFILE
         self.strict = bool(opt("strict", False))
         self.in_process = bool(opt("in_process", False))  # the trusted fast path, if asked
+        self.isolation = opt("isolation", "auto")
         self.timeout = _timeout_from_env()
         self.graded: Optional[List[Graded]] = None
         self.seconds = 0.0
         self.error: Optional[str] = None
+        self.isolation_level = "in-process"
+        if not self.in_process:
+            try:  # refuse once, for the whole class, rather than once per submission
+                self.isolation_level = sandbox.choose(self.isolation).level
+            except sandbox.IsolationError as exc:
+                self.error = f"harness: cannot verify: {exc}"
         if not self.everyone:
             self.error = (f"harness: cannot verify: no submissions in {impl} (looked for *.py and "
                           f"*/{SUBMISSION_FILE})" if Path(os.path.expanduser(impl)).is_dir()
@@ -700,7 +712,8 @@ class BatchSession:
         jobs = max(1, min(self.jobs, len(self.submissions)))
         if tr is not None:
             tr.write_sep("=", f"batch grading: {self._what()}, {jobs} jobs, "
-                              f"profile {self.profile}, {'strict' if self.strict else 'course'} policy")
+                              f"profile {self.profile}, {'strict' if self.strict else 'course'} policy, "
+                              f"isolation {'in-process' if self.in_process else self.isolation_level}")
         if self.config.getoption("report", None):
             self.notes.append("note: --report is for one file; in batch mode the reports go to "
                               "--report-dir")
@@ -709,7 +722,8 @@ class BatchSession:
         self.report_dir.mkdir(parents=True, exist_ok=True)
         if self.shard is not None and not self.submissions:
             self._line(f"note: no submission of this class falls in shard {self.shard}")
-        grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process)
+        grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process,
+                        self.isolation)
         rewrite = (lambda text: tr.rewrite(text, erase=True)) if self._on_terminal() else None
         progress = Progress(len(self.submissions), self.jobs, self._line, rewrite)
         start = time.monotonic()

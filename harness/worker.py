@@ -9,6 +9,9 @@ capped buffer. Each call has a time limit and the submission a total one:
 - a worker that exits or is killed otherwise ends the grading: every later call
   fails with the reason, so no function judged after it can pass.
 """
+import contextlib
+import ctypes
+import functools
 import json
 import os
 import resource
@@ -24,7 +27,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from harness import wire
+import torch
+
+from harness import sandbox, wire
 from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
 
 HERE = Path(__file__).resolve().parent
@@ -34,9 +39,9 @@ ENV_KEPT = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
 
 
 def worker_source() -> str:
-    """wire, spies, counting and the worker's loop as one script importing no harness module."""
+    """wire, counting and the worker's loop as one script importing no harness module."""
     parts = []
-    for name in ("wire.py", "spies.py", "counting.py", "worker_main.py"):
+    for name in ("wire.py", "counting.py", "worker_main.py"):
         lines = (HERE / name).read_text().splitlines()
         parts.append("\n".join(l for l in lines if not l.startswith(("from harness", "import harness"))))
     return "\n\n".join(parts)
@@ -68,19 +73,29 @@ class _TimedOut(Exception):
     pass
 
 
+class _Refused(Exception):
+    """Why a request gave no value (turned into one SubmissionError by _request)."""
+
+
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
-                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0):
+                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0,
+                 isolation: Optional[sandbox.Isolation] = None, function_budget: float = 60.0):
         self.path = check_file(path)
+        self.isolation = isolation or sandbox.choose("auto")
         self.shipped = self.path == SHIPPED
         self.call_timeout, self.total_timeout = call_timeout, total_timeout
         self.memory_mb, self.import_timeout = memory_mb, import_timeout
+        self.function_budget = function_budget
         self.used = 0.0
+        self.spent = {}            # name -> seconds of worker time its calls took
         self.hung = {}             # name -> why its calls fail at once
         self.dead: Optional[str] = None
         self.proc = None
-        self.next_spy = -1         # spies are numbered below 0, worker objects above
-        self.refs = {}
+        self.refs = {}             # worker objects known here, by id
+        self.stand_ins = {}        # id -> harness-side object the submission may use
+        self.replaced = {}         # module globals swapped for stand-ins (re-applied on restart)
+        self.methods = {}          # (id(stand-in), name) -> its bound method, itself a stand-in
         self.source = worker_source()
         try:
             self._start()
@@ -93,12 +108,17 @@ class WorkerSubject(Subject):
 
     # ------------------------------------------------------------ the process
 
-    def _limits(self):
-        _own_session()
-        if self.memory_mb:
+    def _child_setup(self, cap_memory: bool):
+        """In the child before exec: its own session, limits, the unprivileged user, and
+        death with the harness (set last: a change of user clears it)."""
+        os.setsid()
+        if cap_memory and self.memory_mb:
             cap = self.memory_mb * 2**20
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self.isolation.level == "unprivileged-user":
+            sandbox.drop_privileges(self.isolation.uid, self.isolation.gid)
+        _die_with_parent()
 
     def _start(self):
         self.tmp = tempfile.mkdtemp(prefix="lc-worker-")
@@ -111,11 +131,17 @@ class WorkerSubject(Subject):
         env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
         env.update(HOME=self.tmp, TMPDIR=self.tmp, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
+        command = [sandbox.python(), "-I", "-c", self.source, str(req_r), str(rep_w), copy]
+        if self.isolation.level == "sandbox":
+            command = sandbox.bwrap_command(self.isolation.bwrap, self.tmp, self.isolation.uid,
+                                            self.isolation.gid) + command
+        elif self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
+            for p in (self.tmp, copy):
+                os.chown(p, self.isolation.uid, self.isolation.gid)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", self.source, str(req_r), str(rep_w), copy],
-            cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            command, cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
-            preexec_fn=self._limits if not cuda else _own_session)  # CUDA needs a large address space
+            preexec_fn=functools.partial(self._child_setup, not cuda))  # CUDA needs a large address space
         os.close(req_r)
         os.close(rep_w)
         os.set_blocking(req_w, False)
@@ -129,6 +155,9 @@ class WorkerSubject(Subject):
             self._stop()
             raise HarnessInputError(f"{self.path} raised on import: {error.splitlines()[0]}")
         self.names = hello["names"]
+        for name, value in self.replaced.items():
+            self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
+                                                      "value": self._encode(value)})
 
     def _stop(self):
         if self.proc is None:
@@ -147,10 +176,13 @@ class WorkerSubject(Subject):
         self.drain.join(timeout=5)
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.proc = None
-        self.refs = {k: v for k, v in self.refs.items() if isinstance(v, _SpyRef)}
+        self.refs = {}
 
     def close(self):
         self._stop()
+
+    def scratch(self, name: str) -> str:
+        return os.path.join(self.tmp, name)  # the worker's own folder, writable in the sandbox
 
     @property
     def output(self) -> str:
@@ -192,9 +224,12 @@ class WorkerSubject(Subject):
                     raise _Died(f"it sent a {size}-byte answer, over the limit")
                 need = 8 + size
         try:
-            return json.loads(bytes(buf[8:need]))
+            message = json.loads(bytes(buf[8:need]))
         except ValueError:
-            raise _Died("it wrote something that is not an answer on the harness's channel") from None
+            message = None
+        if type(message) is not dict:
+            raise _Died("it wrote something that is not an answer on the harness's channel")
+        return message
 
     # ------------------------------------------------------------ requests
 
@@ -209,10 +244,18 @@ class WorkerSubject(Subject):
         return None
 
     def _request(self, what: str, name: Optional[str], message: dict):
+        """The reply's value; every refusal is a SubmissionError raised here, on one line, so
+        that Hypothesis sees the same failure when it replays a call that was refused."""
         key = name or what
         reason = self.unavailable(key)
-        if reason:
-            raise SubmissionError(reason)
+        if reason is None:
+            try:
+                return self._exchange(what, key, message)
+            except _Refused as refused:
+                reason = str(refused)
+        raise SubmissionError(reason)
+
+    def _exchange(self, what: str, key: str, message: dict):
         left = self.total_timeout - self.used
         if self.proc is None:  # the last one was killed for hanging: a fresh worker
             try:
@@ -220,29 +263,41 @@ class WorkerSubject(Subject):
             except (_TimedOut, _Died, HarnessInputError) as exc:
                 self.dead = f"a fresh worker could not start: {exc or type(exc).__name__}"
                 self._stop()
-                raise SubmissionError(f"{what} was not run: {self.dead}") from None
+                raise _Refused(f"{what} was not run: {self.dead}") from None
         limit = min(self.call_timeout, left)
         start = time.monotonic()
         try:
             self._send(message, start + limit)
             reply = self._receive(start + limit)
+            while "callback" in reply:  # the submission used a stand-in: answer, then wait on
+                self._send({"answer": self._answer(reply["callback"])}, start + limit)
+                reply = self._receive(start + limit)
         except _TimedOut:
             self._stop()
             self.hung[key] = (f"{what} did not return within {limit:.0f} s and was killed"
                               + (" (the total time limit)" if limit < self.call_timeout else ""))
-            raise SubmissionError(self.hung[key]) from None
+            raise _Refused(self.hung[key]) from None
         except (_Died, BrokenPipeError) as exc:
             reason = str(exc) if isinstance(exc, _Died) else "it closed its input"
             self.dead = f"during {what}: {reason}"
             self._stop()
-            raise SubmissionError(f"{what} ended the worker process ({reason}); "
-                                  "every function not yet judged is an error") from None
+            raise _Refused(f"{what} ended the worker process ({reason}); "
+                           "every function not yet judged is an error") from None
         finally:
-            self.used += time.monotonic() - start
+            elapsed = time.monotonic() - start
+            self.used += elapsed
+            self.spent[key] = self.spent.get(key, 0.0) + elapsed
+            if self.spent[key] > self.function_budget and key not in self.hung:
+                self.hung[key] = (f"{what} was not run again: its calls took more than their budget of "
+                                  f"{self.function_budget:.0f} s of worker time")
         if "printed" in reply:  # requests that ran submission code
             self.printed = reply["printed"]
         if not reply.get("ok"):
-            raise SubmissionError(f"{what} raised {reply.get('error', '?')}")
+            error = str(reply.get("error", "?"))
+            if _out_of_memory(error) and key not in self.hung:  # every later call would do the same
+                self.hung[key] = (f"{what} ran out of memory (the worker's cap is {self.memory_mb} MiB) "
+                                  f"and was not run again: {error.splitlines()[0][:200]}")
+            raise _Refused(f"{what} raised {error}")
         self.aliases = reply.get("aliases", [])
         if "args_after" in reply:
             self.args_after = wire.decode(reply["args_after"], self._resolve)
@@ -253,21 +308,79 @@ class WorkerSubject(Subject):
         """The same trusted-side object for the same worker object, so `is` works."""
         if "__ref__" in obj:
             key = obj["__ref__"]
+            if type(key) is not int:
+                raise ValueError("a malformed reference")
             if key not in self.refs:
-                self.refs[key] = wire.Ref(key, obj.get("type", "object"))
+                self.refs[key] = wire.Ref(key, str(obj.get("type", "object"))[:100])
             return self.refs[key]
-        raise ValueError(f"unexpected object on the wire: {sorted(obj)}")
+        if "__standin__" in obj and obj["__standin__"] in self.stand_ins:
+            return self.stand_ins[obj["__standin__"]]
+        raise ValueError(f"unexpected object on the wire: {sorted(obj)[:5]}")
 
     def _encode(self, value):
         return wire.encode(value, self._ref_of)
 
-    @staticmethod
-    def _ref_of(value):
+    def _ref_of(self, value):
         if isinstance(value, wire.Ref):
             return {"__ref__": value.ref_id}
-        if isinstance(value, _SpyRef):
-            return {"__spy__": value.kind, "id": value.ref_id, "kwargs": value.kwargs}
+        for key, obj in self.stand_ins.items():
+            if obj is value:
+                return {"__standin__": key}
         return None
+
+    # ------------------------------------------------------------ stand-ins
+
+    def stand_in(self, obj):
+        if not any(o is obj for o in self.stand_ins.values()):
+            self.stand_ins[len(self.stand_ins) + 1] = obj
+        return obj
+
+    @contextlib.contextmanager
+    def replacing(self, name: str, value):
+        self.replaced[name] = value
+        self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
+                                                  "value": self._encode(value)})
+        try:
+            yield
+        finally:
+            del self.replaced[name]
+            if self.proc is not None and not self.dead:
+                self._request(f"restoring {name}", None, {"op": "restore_global", "name": name})
+
+    def _answer(self, ask) -> dict:
+        """The harness's answer to a use of one of its stand-ins (only public attributes)."""
+        try:
+            target = self.stand_ins[ask["id"]]
+            attr = ask.get("attr")
+            if attr is not None and (type(attr) is not str or attr.startswith("_")):
+                return {"ok": False, "exc": "AttributeError", "error": f"no attribute {str(attr)[:80]!r}"}
+            if ask["do"] == "getattr":
+                if not hasattr(target, attr):
+                    return {"ok": False, "exc": "AttributeError",
+                            "error": f"{type(target).__name__} has no attribute {attr!r}"}
+                value = getattr(target, attr)
+                if callable(value) and not isinstance(value, torch.Tensor):
+                    value = self._method(target, attr, value)
+                return {"ok": True, "value": self._encode(value)}
+            if ask["do"] == "setattr":
+                setattr(target, attr, wire.decode(ask["value"], self._resolve))
+                return {"ok": True, "value": None}
+            if ask["do"] == "call":
+                args = wire.decode(ask["args"], self._resolve)
+                kwargs = wire.decode(ask["kwargs"], self._resolve)
+                if type(args) is not list or type(kwargs) is not dict:
+                    raise TypeError("malformed arguments")
+                return {"ok": True, "value": self._encode(target(*args, **kwargs))}
+            raise ValueError(f"unknown use {str(ask.get('do'))[:40]!r}")
+        except Exception as exc:  # the stand-in refused (a wrong call): an error in the submission
+            return {"ok": False, "exc": type(exc).__name__, "error": f"{type(exc).__name__}: {exc}"[:500]}
+
+    def _method(self, target, attr, bound):
+        """One stand-in per (object, method), so repeated reads do not pile up."""
+        key = (id(target), attr)
+        if key not in self.methods:
+            self.methods[key] = bound
+        return self.stand_in(self.methods[key])
 
     def _args(self, args, kwargs):
         return {"args": self._encode(list(args)), "kwargs": self._encode(dict(kwargs))}
@@ -280,6 +393,18 @@ class WorkerSubject(Subject):
         self.require(name)
         self._request(f"{name}(...)", name, {"op": "count", "name": name, **self._args(args, {})})
         return self.last_reply["work"]
+
+    def time_call(self, name: str, *args) -> float:
+        """Seconds one call takes, timed here around the round trip, less the time its
+        arguments take to travel (an `echo` of the same arguments just before)."""
+        self.require(name)
+        spent = {}
+        for op in ("echo", "call"):
+            start = time.perf_counter()
+            self._request(f"{name}(...)", name, {"op": op, "name": name, "bare": True,
+                                                 **self._args(args, {})})
+            spent[op] = time.perf_counter() - start
+        return max(0.0, spent["call"] - spent["echo"])
 
     def new(self, class_name: str, *args, **kwargs):
         self.require(class_name)
@@ -308,29 +433,15 @@ class WorkerSubject(Subject):
     def reset_seed(self, seed: int) -> None:
         self._request("reset_seed", None, {"op": "reset_seed", "seed": seed})
 
-    def spy(self, kind: str, **kwargs):
-        ref = _SpyRef(kind, self.next_spy, self._encode(dict(kwargs)))
-        self.refs[ref.ref_id] = ref
-        self.next_spy -= 1
-        return ref
 
-    def spy_state(self, spy) -> dict:
-        return self._request("spy_state", None, {"op": "spy_state", "ref": spy.ref_id})
+def _out_of_memory(error: str) -> bool:
+    return error.startswith("MemoryError") or "can't allocate memory" in error \
+        or "not enough memory" in error
 
 
-class _SpyRef:
-    """A spy that the worker builds when it first sees it; its records come back as data."""
-
-    def __init__(self, kind, ref_id, kwargs):
-        self.kind, self.ref_id, self.kwargs = kind, ref_id, kwargs
-        self.type_name = kind
-
-
-def _own_session():
-    """A process group of its own (killed whole at the end), and death with the harness."""
-    os.setsid()
-    try:
-        import ctypes
+def _die_with_parent():
+    """SIGKILL when the harness dies (the process-group kill covers a normal end)."""
+    try:  # ctypes is imported at the top: an unprivileged user may not read the stdlib any more
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the process-group kill at the end still applies
