@@ -8,9 +8,11 @@ Two ways to run it, with one interface:
 
 Properties only use the methods of `Subject` below, never the module itself.
 """
+import contextlib
 import importlib.util
 import random
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any, List, Optional
@@ -79,6 +81,32 @@ class Subject:
 
     def close(self):
         pass
+
+    # Stand-ins: harness-side objects handed to the submission. Calls and attribute reads
+    # of a stand-in are answered here, in the harness, so its records cannot be forged.
+    def stand_in(self, obj):
+        """`obj`, made usable by the submission (an argument, a replaced global); returned
+        by the submission, it comes back as `obj` itself. Not for plain data."""
+        return obj
+
+    def replacing(self, name: str, value):
+        """A context manager: the submission's module global `name` is `value` (e.g. a
+        stand-in) inside the block."""
+        raise NotImplementedError
+
+    def spy(self, kind: str, **kwargs):
+        """A spy of harness/spies.py, handed over as a stand-in."""
+        from harness import spies
+        return self.stand_in(getattr(spies, kind)(**kwargs))
+
+    def spy_state(self, spy) -> dict:
+        return spy.state()
+
+    def scratch(self, name: str) -> str:
+        """A path the submission may write (save/load), in a folder it can reach."""
+        if not hasattr(self, "_scratch"):
+            self._scratch = tempfile.mkdtemp(prefix="lc-scratch-")
+        return str(Path(self._scratch) / name)
 
 
 # ---------------------------------------------------------------- in-process
@@ -165,12 +193,18 @@ class InProcessSubject(Subject):
         random.seed(seed)
         torch.manual_seed(seed)
 
-    def spy(self, kind: str, **kwargs):
-        from harness import spies
-        return getattr(spies, kind)(**kwargs)
-
-    def spy_state(self, spy) -> dict:
-        return spy.state()
+    @contextlib.contextmanager
+    def replacing(self, name: str, value):
+        missing = object()
+        old = self.module.__dict__.get(name, missing)
+        self.module.__dict__[name] = value
+        try:
+            yield
+        finally:
+            if old is missing:
+                self.module.__dict__.pop(name, None)
+            else:
+                self.module.__dict__[name] = old
 
 
 def open_subject(path: Optional[str], in_process: bool = False, **limits) -> Subject:

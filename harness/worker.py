@@ -9,6 +9,7 @@ capped buffer. Each call has a time limit and the submission a total one:
 - a worker that exits or is killed otherwise ends the grading: every later call
   fails with the reason, so no function judged after it can pass.
 """
+import contextlib
 import json
 import os
 import resource
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import torch
+
 from harness import wire
 from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
 
@@ -34,9 +37,9 @@ ENV_KEPT = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
 
 
 def worker_source() -> str:
-    """wire, spies, counting and the worker's loop as one script importing no harness module."""
+    """wire, counting and the worker's loop as one script importing no harness module."""
     parts = []
-    for name in ("wire.py", "spies.py", "counting.py", "worker_main.py"):
+    for name in ("wire.py", "counting.py", "worker_main.py"):
         lines = (HERE / name).read_text().splitlines()
         parts.append("\n".join(l for l in lines if not l.startswith(("from harness", "import harness"))))
     return "\n\n".join(parts)
@@ -79,8 +82,10 @@ class WorkerSubject(Subject):
         self.hung = {}             # name -> why its calls fail at once
         self.dead: Optional[str] = None
         self.proc = None
-        self.next_spy = -1         # spies are numbered below 0, worker objects above
-        self.refs = {}
+        self.refs = {}             # worker objects known here, by id
+        self.stand_ins = {}        # id -> harness-side object the submission may use
+        self.replaced = {}         # module globals swapped for stand-ins (re-applied on restart)
+        self.methods = {}          # (id(stand-in), name) -> its bound method, itself a stand-in
         self.source = worker_source()
         try:
             self._start()
@@ -129,6 +134,9 @@ class WorkerSubject(Subject):
             self._stop()
             raise HarnessInputError(f"{self.path} raised on import: {error.splitlines()[0]}")
         self.names = hello["names"]
+        for name, value in self.replaced.items():
+            self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
+                                                      "value": self._encode(value)})
 
     def _stop(self):
         if self.proc is None:
@@ -147,10 +155,13 @@ class WorkerSubject(Subject):
         self.drain.join(timeout=5)
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.proc = None
-        self.refs = {k: v for k, v in self.refs.items() if isinstance(v, _SpyRef)}
+        self.refs = {}
 
     def close(self):
         self._stop()
+
+    def scratch(self, name: str) -> str:
+        return os.path.join(self.tmp, name)  # the worker's own folder, writable in the sandbox
 
     @property
     def output(self) -> str:
@@ -226,6 +237,9 @@ class WorkerSubject(Subject):
         try:
             self._send(message, start + limit)
             reply = self._receive(start + limit)
+            while "callback" in reply:  # the submission used a stand-in: answer, then wait on
+                self._send({"answer": self._answer(reply["callback"])}, start + limit)
+                reply = self._receive(start + limit)
         except _TimedOut:
             self._stop()
             self.hung[key] = (f"{what} did not return within {limit:.0f} s and was killed"
@@ -253,21 +267,79 @@ class WorkerSubject(Subject):
         """The same trusted-side object for the same worker object, so `is` works."""
         if "__ref__" in obj:
             key = obj["__ref__"]
+            if type(key) is not int:
+                raise ValueError("a malformed reference")
             if key not in self.refs:
-                self.refs[key] = wire.Ref(key, obj.get("type", "object"))
+                self.refs[key] = wire.Ref(key, str(obj.get("type", "object"))[:100])
             return self.refs[key]
-        raise ValueError(f"unexpected object on the wire: {sorted(obj)}")
+        if "__standin__" in obj and obj["__standin__"] in self.stand_ins:
+            return self.stand_ins[obj["__standin__"]]
+        raise ValueError(f"unexpected object on the wire: {sorted(obj)[:5]}")
 
     def _encode(self, value):
         return wire.encode(value, self._ref_of)
 
-    @staticmethod
-    def _ref_of(value):
+    def _ref_of(self, value):
         if isinstance(value, wire.Ref):
             return {"__ref__": value.ref_id}
-        if isinstance(value, _SpyRef):
-            return {"__spy__": value.kind, "id": value.ref_id, "kwargs": value.kwargs}
+        for key, obj in self.stand_ins.items():
+            if obj is value:
+                return {"__standin__": key}
         return None
+
+    # ------------------------------------------------------------ stand-ins
+
+    def stand_in(self, obj):
+        if not any(o is obj for o in self.stand_ins.values()):
+            self.stand_ins[len(self.stand_ins) + 1] = obj
+        return obj
+
+    @contextlib.contextmanager
+    def replacing(self, name: str, value):
+        self.replaced[name] = value
+        self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
+                                                  "value": self._encode(value)})
+        try:
+            yield
+        finally:
+            del self.replaced[name]
+            if self.proc is not None and not self.dead:
+                self._request(f"restoring {name}", None, {"op": "restore_global", "name": name})
+
+    def _answer(self, ask) -> dict:
+        """The harness's answer to a use of one of its stand-ins (only public attributes)."""
+        try:
+            target = self.stand_ins[ask["id"]]
+            attr = ask.get("attr")
+            if attr is not None and (type(attr) is not str or attr.startswith("_")):
+                return {"ok": False, "exc": "AttributeError", "error": f"no attribute {str(attr)[:80]!r}"}
+            if ask["do"] == "getattr":
+                if not hasattr(target, attr):
+                    return {"ok": False, "exc": "AttributeError",
+                            "error": f"{type(target).__name__} has no attribute {attr!r}"}
+                value = getattr(target, attr)
+                if callable(value) and not isinstance(value, torch.Tensor):
+                    value = self._method(target, attr, value)
+                return {"ok": True, "value": self._encode(value)}
+            if ask["do"] == "setattr":
+                setattr(target, attr, wire.decode(ask["value"], self._resolve))
+                return {"ok": True, "value": None}
+            if ask["do"] == "call":
+                args = wire.decode(ask["args"], self._resolve)
+                kwargs = wire.decode(ask["kwargs"], self._resolve)
+                if type(args) is not list or type(kwargs) is not dict:
+                    raise TypeError("malformed arguments")
+                return {"ok": True, "value": self._encode(target(*args, **kwargs))}
+            raise ValueError(f"unknown use {str(ask.get('do'))[:40]!r}")
+        except Exception as exc:  # the stand-in refused (a wrong call): an error in the submission
+            return {"ok": False, "exc": type(exc).__name__, "error": f"{type(exc).__name__}: {exc}"[:500]}
+
+    def _method(self, target, attr, bound):
+        """One stand-in per (object, method), so repeated reads do not pile up."""
+        key = (id(target), attr)
+        if key not in self.methods:
+            self.methods[key] = bound
+        return self.stand_in(self.methods[key])
 
     def _args(self, args, kwargs):
         return {"args": self._encode(list(args)), "kwargs": self._encode(dict(kwargs))}
@@ -307,23 +379,6 @@ class WorkerSubject(Subject):
 
     def reset_seed(self, seed: int) -> None:
         self._request("reset_seed", None, {"op": "reset_seed", "seed": seed})
-
-    def spy(self, kind: str, **kwargs):
-        ref = _SpyRef(kind, self.next_spy, self._encode(dict(kwargs)))
-        self.refs[ref.ref_id] = ref
-        self.next_spy -= 1
-        return ref
-
-    def spy_state(self, spy) -> dict:
-        return self._request("spy_state", None, {"op": "spy_state", "ref": spy.ref_id})
-
-
-class _SpyRef:
-    """A spy that the worker builds when it first sees it; its records come back as data."""
-
-    def __init__(self, kind, ref_id, kwargs):
-        self.kind, self.ref_id, self.kwargs = kind, ref_id, kwargs
-        self.type_name = kind
 
 
 def _own_session():

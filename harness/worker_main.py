@@ -1,9 +1,15 @@
 """The worker: imports the submission and runs the calls the harness sends it.
 
 It runs in its own process, started by harness/worker.py as `python -I -c SOURCE`
-from a temporary directory, where SOURCE is wire.py, spies.py, counting.py and this
-file pasted together: nothing of the harness is importable there. Everything it
-sends back is plain data (wire.py); the verdict is made on the other side.
+from a temporary directory (inside a sandbox where one is available), where SOURCE is
+wire.py, counting.py and this file pasted together: nothing of the harness is
+importable there. Everything it sends back is plain data (wire.py); the verdict is
+made on the other side.
+
+Stand-ins: an object the harness hands over as {"__standin__": id} (a spy loss, a
+spy classifier, a correct `sample_batch`) arrives here as a `_StandIn`; calling it or
+reading its attributes sends a callback to the harness, which answers and keeps the
+record, so what the submission called is known from the harness's side.
 """
 import contextlib
 import importlib.util
@@ -17,10 +23,35 @@ import torch
 # When pasted into the worker these lines are dropped: the names come from the files
 # pasted before this one. Here they say where each name is defined.
 from harness.counting import counting
-from harness.spies import SpyClassifier, SpyLoss
 from harness.wire import decode, encode, receive, send
 
 MAX_PRINTED = 4096
+_ERRORS = {"AttributeError": AttributeError, "TypeError": TypeError, "ValueError": ValueError,
+           "IndexError": IndexError, "KeyError": KeyError}
+
+
+class _StandIn:
+    """A harness-side object, seen from here: every use is a callback over the wire."""
+    __slots__ = ("_id", "_worker")
+
+    def __init__(self, standin_id, worker):
+        object.__setattr__(self, "_id", standin_id)
+        object.__setattr__(self, "_worker", worker)
+
+    def __call__(self, *args, **kwargs):
+        w = self._worker
+        return w.callback({"do": "call", "id": self._id, "args": encode(list(args), w.ref_of),
+                           "kwargs": encode(dict(kwargs), w.ref_of)})
+
+    def __getattr__(self, attr):
+        return self._worker.callback({"do": "getattr", "id": self._id, "attr": attr})
+
+    def __setattr__(self, attr, value):
+        w = self._worker
+        w.callback({"do": "setattr", "id": self._id, "attr": attr, "value": encode(value, w.ref_of)})
+
+    def __repr__(self):
+        return "<stand-in from the harness>"
 
 
 class _BoundedWriter:
@@ -66,6 +97,17 @@ class Worker:
         self.next_id = 1
         self.module = None
         self.printed = ""
+        self.stand_ins = {}
+        self.replaced = {}
+        self.inp = self.out = None
+
+    def callback(self, message):
+        """Ask the harness to use one of its stand-ins; its answer, or its error raised here."""
+        send(self.out, {"callback": message})
+        answer = receive(self.inp).get("answer", {})
+        if not answer.get("ok"):
+            raise _ERRORS.get(answer.get("exc"), RuntimeError)(answer.get("error", "the harness refused"))
+        return decode(answer.get("value"), self.resolve)
 
     # -- objects that live here, named by id on the wire
     def register(self, obj):
@@ -78,6 +120,8 @@ class Worker:
         return k
 
     def ref_of(self, value):
+        if type(value) is _StandIn:
+            return {"__standin__": value._id}
         for k, o in self.objects.items():
             if o is value:
                 return {"__ref__": k, "type": type(value).__name__}
@@ -88,13 +132,11 @@ class Worker:
     def resolve(self, obj):
         if "__ref__" in obj:
             return self.objects[obj["__ref__"]]
-        if "__spy__" in obj:
-            if obj["id"] in self.objects:
-                return self.objects[obj["id"]]
-            spy = {"SpyLoss": SpyLoss, "SpyClassifier": SpyClassifier}[obj["__spy__"]](
-                **decode(obj["kwargs"], self.resolve))
-            self.objects[obj["id"]] = spy
-            return spy
+        if "__standin__" in obj:
+            key = obj["__standin__"]
+            if key not in self.stand_ins:
+                self.stand_ins[key] = _StandIn(key, self)
+            return self.stand_ins[key]
         raise ValueError(f"cannot decode {sorted(obj)}")
 
     # -- loading
@@ -119,8 +161,21 @@ class Worker:
             random.seed(req["seed"])
             torch.manual_seed(req["seed"])
             return {"ok": True, "value": None}
-        if op == "spy_state":
-            return {"ok": True, "value": encode(self.objects[req["ref"]].state(), self.ref_of)}
+        if op == "replace_global":  # the module's global `name` is a stand-in until restored
+            name = req["name"]
+            if name not in self.replaced:
+                self.replaced[name] = self.module.__dict__.get(name, _ABSENT)
+            self.module.__dict__[name] = decode(req["value"], self.resolve)
+            return {"ok": True, "value": None}
+        if op == "restore_global":
+            if req["name"] not in self.replaced:
+                return {"ok": True, "value": None}
+            old = self.replaced.pop(req["name"])
+            if old is _ABSENT:
+                self.module.__dict__.pop(req["name"], None)
+            else:
+                self.module.__dict__[req["name"]] = old
+            return {"ok": True, "value": None}
         if op == "is_subclass":
             a, b = getattr(self.module, req["a"]), getattr(self.module, req["b"])
             return {"ok": True, "value": isinstance(a, type) and isinstance(b, type) and issubclass(a, b)}
@@ -164,6 +219,9 @@ class Worker:
                 "aliases": _aliases(result, args), "work": work}
 
 
+_ABSENT = object()
+
+
 def _aliases(result, args):
     """[result index, arg index] for each returned tensor that shares memory with an input."""
     out = []
@@ -181,6 +239,7 @@ def main(rfd, wfd, path):
     torch.set_num_threads(1)  # the harness's tensors are tiny
     inp, out = os.fdopen(rfd, "rb"), os.fdopen(wfd, "wb")
     worker = Worker(path)
+    worker.inp, worker.out = inp, out
     try:
         names = worker.load()
     except BaseException as exc:
