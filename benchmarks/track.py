@@ -118,7 +118,9 @@ def measure_record(impl=None, threads=None, device="cpu") -> list:
                 stats = Stats()
                 for t in times[loss]:
                     stats.update(t)
-                count = counters.measure(module, loss, N, dtype, threads)
+                count = counters.measure(module, loss, N, dtype, threads)  # on the CPU
+                if device.startswith("cuda"):
+                    count["cuda_peak_bytes"] = _cuda_peak(module, loss, N, dtype, device)
                 name = f"{loss}_loss_vectorized[N={N}-{dtype}-{device}-{threads}t]"
                 out.append(dict(
                     group=f"{loss} N={N} {dtype}", name=name, fullname=f"benchmarks/track.py::{name}",
@@ -133,6 +135,17 @@ def measure_record(impl=None, threads=None, device="cpu") -> list:
     return out
 
 
+def _cuda_peak(module, loss, N, dtype, device) -> int:
+    """torch.cuda.max_memory_allocated during one call, beyond what was allocated before."""
+    W, X, y = common.inputs(N, dtype, device)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    common.module_route(module, loss, "vectorized")(W, X, y, common.REG)
+    torch.cuda.synchronize()
+    return int(torch.cuda.max_memory_allocated() - before)
+
+
 def _timed(module, N, dtype, losses, rounds, budget, device):
     W, X, y = common.inputs(N, dtype, device)
     contenders = {"floor": lambda: common.floor(W, X)}
@@ -144,13 +157,13 @@ def _timed(module, N, dtype, losses, rounds, budget, device):
     return common.interleaved(contenders, rounds=n, warmup=0, device=device)
 
 
-def record(impl=None, sha=None, history=HISTORY, threads=None, label=None) -> Path:
+def record(impl=None, sha=None, history=HISTORY, threads=None, label=None, device="cpu") -> Path:
     from pytest_benchmark.storage.file import FileStorage
     from pytest_benchmark.utils import get_machine_id
     now = datetime.datetime.now(datetime.timezone.utc)
     info = commit_info(sha)
     data = dict(machine_info=machine_info(), commit_info=info,
-                benchmarks=measure_record(impl, threads), datetime=now.isoformat(),
+                benchmarks=measure_record(impl, threads, device), datetime=now.isoformat(),
                 version=__import__("pytest_benchmark").__version__)
     for b in data["benchmarks"]:
         b["extra_info"]["label"] = label or info.get("subject", "")[:60]
@@ -183,7 +196,9 @@ def load(history=HISTORY) -> list:
         ci, mi = data["commit_info"], data["machine_info"]
         for b in data["benchmarks"]:
             e = b["extra_info"]
-            rows.append(dict(case=b["group"], threads=e["threads"], commit=ci["id"][:7],
+            device = b["params"].get("device", "cpu")
+            rows.append(dict(case=b["group"] + ("" if device == "cpu" else f" {device}"),
+                             threads=e["threads"], commit=ci["id"][:7],
                              commit_time=ci.get("time", ""), recorded=data["datetime"],
                              machine=f"{mi.get('cpu_model', '?')} x{mi.get('cores', '?')}",
                              gpu=mi.get("gpu"), torch=mi.get("torch"), load=mi.get("load_average"),
@@ -344,6 +359,8 @@ def main(argv=None):
     rec.add_argument("--commit", default=None, help="the commit the file is from (default: HEAD)")
     rec.add_argument("--threads", type=int, default=None)
     rec.add_argument("--label", default=None)
+    rec.add_argument("--device", default="cpu", help="time on this device (cuda: also "
+                     "torch.cuda.max_memory_allocated); the counters are measured on the CPU")
     sd = sub.add_parser("seed")
     sd.add_argument("shas", nargs="*", default=list(SEED_COMMITS))
     sd.add_argument("--repeat", type=int, default=2)
@@ -357,7 +374,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.cmd == "record":
-        record(args.impl, args.commit, Path(args.history), args.threads, args.label)
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            print("track: no CUDA device: nothing recorded")
+            return 0
+        record(args.impl, args.commit, Path(args.history), args.threads, args.label, args.device)
     elif args.cmd == "seed":
         seed(args.shas, Path(args.history), args.repeat)
     elif args.cmd == "report":
