@@ -113,7 +113,7 @@ def measure_record(impl=None, threads=None, device="cpu") -> list:
         for case in spec["cases"]:
             sizes.setdefault((case["N"], case["dtype"]), []).append(case["loss"])
         for (N, dtype), losses in sizes.items():
-            times = _timed(module, N, dtype, losses, spec["rounds"], spec["budget_s"], device)
+            times = gate.timed(module, N, dtype, losses, spec["rounds"], spec["budget_s"], device)
             for loss in losses:
                 stats = Stats()
                 for t in times[loss]:
@@ -144,17 +144,6 @@ def _cuda_peak(module, loss, N, dtype, device) -> int:
     common.module_route(module, loss, "vectorized")(W, X, y, common.REG)
     torch.cuda.synchronize()
     return int(torch.cuda.max_memory_allocated() - before)
-
-
-def _timed(module, N, dtype, losses, rounds, budget, device):
-    W, X, y = common.inputs(N, dtype, device)
-    contenders = {"floor": lambda: common.floor(W, X)}
-    for loss in losses:
-        fn = common.module_route(module, loss, "vectorized")
-        contenders[loss] = (lambda f: lambda: f(W, X, y, common.REG))(fn)
-    probe = common.interleaved(contenders, rounds=1, warmup=1, device=device)
-    n = max(rounds, min(10 * rounds, int(budget / max(sum(t[0] for t in probe.values()), 1e-9))))
-    return common.interleaved(contenders, rounds=n, warmup=0, device=device)
 
 
 def record(impl=None, sha=None, history=HISTORY, threads=None, label=None, device="cpu") -> Path:
