@@ -91,7 +91,7 @@ def _plan(X: torch.Tensor):
 def _pieces(X: torch.Tensor, y: torch.Tensor, threads: int, blocks: int):
     """[(X_b, y_b)]: the row blocks of X, batched T at a time as (T, n, D) views."""
     if threads == 1:
-        return zip(X.tensor_split(blocks), y.tensor_split(blocks))
+        return [(X, y)] if blocks == 1 else zip(X.tensor_split(blocks), y.tensor_split(blocks))
     groups = blocks // threads
     rows = X.shape[0] // (groups * threads)
     whole = groups * threads * rows  # the rest (< groups * threads rows) is one last block
