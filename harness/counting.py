@@ -6,7 +6,8 @@ version, never on the machine's load): the tensor operations torch dispatches (a
 over examples dispatches more of them as N grows), the lines of the submission's own
 file that Python executes (which also catches loops over numpy arrays or Python
 lists, which dispatch nothing), the floating-point operations of its products
-(torch.utils.flop_counter.FlopCounterMode: 2*M*N*K per matrix product), and the peak
+(FlopCounterMode's own formulas, torch.utils.flop_counter.flop_registry: 2*M*N*K per
+matrix product), and the peak
 bytes of tensor storage the call's operations hold at once beyond its inputs
 (`_PeakBytes`: each operation's new outputs, until they are freed)."""
 import sys
@@ -15,8 +16,21 @@ from contextlib import contextmanager
 from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import flop_registry, shape_wrapper
 import torch
+
+
+class _Mode(TorchDispatchMode):
+    """A dispatch mode that torch does not wrap in torch._disable_dynamo: that wrapper
+    imports torch._dynamo on the first operation, 2 s on a quiet machine and 5-7 s on a
+    busy one, which the first counted call of a worker would pay inside its time limit
+    (FlopCounterMode pays it too, hence its formulas in a mode of our own below). No
+    counted call compiles anything, so there is nothing for dynamo to skip."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
+
 
 _aten = torch.ops.aten
 
@@ -45,9 +59,26 @@ _MORE_FLOPS = {_aten.addmm_: _add_matrix_matrix_flops, _aten.baddbmm_: _add_matr
                _aten.mv: _matrix_vector_flops, _aten.addmv: _add_matrix_vector_flops,
                _aten.addmv_: _add_matrix_vector_flops, _aten.dot: _dot_flops,
                _aten.vdot: _dot_flops}
+_FLOPS = {**flop_registry, **{op: shape_wrapper(f) for op, f in _MORE_FLOPS.items()}}
 
 
-class _OpCounter(TorchDispatchMode):
+class _FlopCounter(_Mode):
+    """The flops of every operation that has a formula, counted as FlopCounterMode does."""
+
+    def __init__(self):
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = _FLOPS.get(func._overloadpacket)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+class _OpCounter(_Mode):
     def __init__(self):
         super().__init__()
         self.count = 0
@@ -61,7 +92,7 @@ def _storages(tree):
     return [t.untyped_storage() for t in tree_leaves(tree) if isinstance(t, torch.Tensor)]
 
 
-class _PeakBytes(TorchDispatchMode):
+class _PeakBytes(_Mode):
     """The most bytes of storage allocated by the operations run under it that are alive
     at once, counted after each operation: an output whose storage is neither an
     argument's (in-place results and views of the inputs) nor already counted is a new
@@ -106,12 +137,12 @@ def counting(filename: str):
         return local if frame.f_code.co_filename == filename else None
 
     previous = sys.gettrace()
-    counter, flops, memory = _OpCounter(), FlopCounterMode(display=False, custom_mapping=_MORE_FLOPS), _PeakBytes()
+    counter, flops, memory = _OpCounter(), _FlopCounter(), _PeakBytes()
     sys.settrace(tracer)
     try:
         with counter, flops, memory:
             yield result
     finally:
         sys.settrace(previous)
-        result.update(ops=counter.count, lines=lines[0], flops=flops.get_total_flops(),
+        result.update(ops=counter.count, lines=lines[0], flops=flops.flops,
                       peak_bytes=memory.peak)
