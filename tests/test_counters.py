@@ -53,6 +53,19 @@ def test_shipped_does_two_products_on_every_route(monkeypatch, name, threads, bl
     assert work["flops"] == 2 * (2 * N * D * C)  # scores and gradient: 2*N*D*C each
 
 
+def test_flops_agree_with_flop_counter_mode(monkeypatch):
+    """Our mode uses FlopCounterMode's formulas (and adds addmm_, baddbmm_, mv, dot):
+    on the shipped loss's two routes, FlopCounterMode given the same additions agrees."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from harness.counting import _MORE_FLOPS
+    shipped = load_module(None)
+    for block_bytes in (1 << 30, 2048):
+        monkeypatch.setattr(shipped, "_BLOCK_BYTES", block_bytes)
+        with FlopCounterMode(display=False, custom_mapping=_MORE_FLOPS) as mode:
+            shipped.svm_loss_vectorized(*_inputs())
+        assert _count(shipped, "svm_loss_vectorized", _inputs())["flops"] == mode.get_total_flops()
+
+
 @pytest.mark.parametrize("name", ["svm_loss_vectorized", "softmax_loss_vectorized"])
 def test_counters_see_one_extra_temporary_and_one_extra_product(tmp_path, name):
     args = _inputs()
