@@ -25,7 +25,7 @@ def shipped(monkeypatch):
 
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))
-@pytest.mark.parametrize("threads,N", [(1, 37), (2, 37), (3, 37), (2, 1), (4, 130)])
+@pytest.mark.parametrize("threads,N", [(1, 37), (2, 37), (3, 37), (2, 1), (4, 130), (8, 5)])
 def test_every_route_matches_the_oracle(shipped, loss, threads, N):
     torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(N * 10 + threads)
