@@ -7,7 +7,7 @@ import threading
 import pytest
 from hypothesis import HealthCheck, settings
 
-from harness import batch
+from harness import batch, sandbox
 from harness.report import Outcomes, summary_lines, write_atomically
 from harness.subject import HarnessInputError, open_subject
 
@@ -30,6 +30,14 @@ def pytest_addoption(parser):
                     help="seconds one call of the submission may take (default 20)")
     group.addoption("--total-timeout", type=float, default=900.0, metavar="S",
                     help="seconds all calls of the submission may take together (default 900)")
+    group.addoption("--function-budget", type=float, default=60.0, metavar="S",
+                    help="seconds of worker time all calls of one function may take; past it, "
+                         "or when a call runs out of memory, its later calls fail at once (default 60)")
+    group.addoption("--isolation", default="auto", choices=sandbox.CHOICES,
+                    help="how to confine the submission's worker: auto (the best this machine "
+                         "offers: sandbox, then unprivileged-user, then process), require (as auto, "
+                         "but refuse to grade, exit 2, when only a plain process is possible), or "
+                         "one level by name (default: auto)")
     group.addoption("--in-process", action="store_true",
                     help="import the submission into the harness's process (no worker; trusted code only)")
     group.addoption("--report-dir", default=None, metavar="DIR",
@@ -78,14 +86,24 @@ def pytest_sessionstart(session):
         return
     config = session.config
     impl = config.getoption("impl")
+    in_process = config.getoption("in_process")
     outcomes = Outcomes(module_path=impl or "implementations/linear_classifier.py (shipped)",
-                        policy=_policy(config))
+                        policy=_policy(config), isolation="in-process" if in_process else "process")
     config.harness_outcomes = outcomes
     try:
-        config.harness_subject = open_subject(impl, in_process=config.getoption("in_process"),
-                                              call_timeout=config.getoption("call_timeout"),
-                                              total_timeout=config.getoption("total_timeout"))
-    except HarnessInputError as exc:
+        limits = {}
+        if in_process:
+            if config.getoption("isolation") not in ("auto", "process"):
+                raise HarnessInputError(f"--isolation={config.getoption('isolation')} cannot be had "
+                                        "with --in-process")
+        else:
+            isolation = sandbox.choose(config.getoption("isolation"))
+            outcomes.isolation = isolation.level
+            limits = dict(call_timeout=config.getoption("call_timeout"),
+                          total_timeout=config.getoption("total_timeout"), isolation=isolation,
+                          function_budget=config.getoption("function_budget"))
+        config.harness_subject = open_subject(impl, in_process=in_process, **limits)
+    except (HarnessInputError, sandbox.IsolationError) as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
         _write_report(config)
@@ -95,8 +113,10 @@ def pytest_report_header(config):
     from hypothesis import settings as current
     subject = config.harness_subject
     where = "shipped implementation" if subject is None or subject.shipped else "submission"
+    isolation = config.harness_outcomes.isolation if config.harness_outcomes else "-"
     return [f"module under test: {subject.path if subject else config.getoption('impl')} ({where})",
-            f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}"]
+            f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}   "
+            f"isolation: {isolation}"]
 
 
 @pytest.fixture(scope="session")
