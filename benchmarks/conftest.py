@@ -37,6 +37,9 @@ def pytest_addoption(parser):
     group.addoption("--bench-results", default=str(RESULTS), metavar="DIR",
                     help="where the run writes summary.json and scaling.png "
                          "(default benchmarks/results; '' writes nothing)")
+    group.addoption("--bench-record", action="store_true",
+                    help="at the end, also append a record to the history "
+                         "(python benchmarks/track.py record: the gate's cases, ratios and counters)")
     group.addoption("--bench-threads", type=int, default=None, metavar="T",
                     help="torch.set_num_threads(T) for the run (default: torch's own choice; "
                          "1 gives reproducible ratios on a shared machine, as the gate uses)")
@@ -153,6 +156,10 @@ def summary_lines(rows, impl_path=None):
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("bench_record", default=False):
+        from benchmarks.track import record
+        terminalreporter.section("tracking record")
+        record(config.getoption("impl", default=None), label="pytest benchmarks --bench-record")
     records = config.stash.get(_RECORDS, [])
     if not records:
         return

@@ -40,8 +40,9 @@ from benchmarks import common  # noqa: E402
 THRESHOLDS = HERE / "gate_thresholds.json"
 
 
-def measure(module, N, dtype, losses, rounds, budget, device="cpu", with_torch=False):
-    """{loss: {"ratio": median paired ratio, ...}} for one size, all losses interleaved."""
+def timed(module, N, dtype, losses, rounds, budget, device="cpu", with_torch=False):
+    """{name: [seconds per round]}: the floor and each loss (and PyTorch's route),
+    round-robin, as many rounds as fit `budget` seconds (at least `rounds`, at most 10x)."""
     W, X, y = common.inputs(N, dtype, device)
     contenders = {"floor": lambda: common.floor(W, X)}
     for loss in losses:
@@ -54,7 +55,13 @@ def measure(module, N, dtype, losses, rounds, budget, device="cpu", with_torch=F
     probe = common.interleaved(contenders, rounds=1, warmup=1, device=device)
     per_round = sum(t[0] for t in probe.values())
     n = max(rounds, min(10 * rounds, int(budget / max(per_round, 1e-9))))
-    times = common.interleaved(contenders, rounds=n, warmup=0, device=device)
+    return common.interleaved(contenders, rounds=n, warmup=0, device=device)
+
+
+def measure(module, N, dtype, losses, rounds, budget, device="cpu", with_torch=False):
+    """{loss: {"ratio": median paired ratio, ...}} for one size, all losses interleaved."""
+    times = timed(module, N, dtype, losses, rounds, budget, device, with_torch)
+    n = len(times["floor"])
     out = {}
     for loss in losses:
         entry = dict(ratio=common.paired_ratio(times, loss, "floor"), rounds=n,

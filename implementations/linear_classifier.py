@@ -63,21 +63,50 @@ def softmax_loss_naive(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: f
 # X.T @ dS. Blocks hold about _BLOCK_BYTES of X: one block below twice that, at most
 # _MAX_BLOCKS however large X is, so the operations dispatched stay bounded and never
 # grow with N past that bound (SPEC.md); every batch the course trains with is one block.
-# Blocking pays when torch runs one thread (measured at N = 20000, float32: 0.8x one
-# X @ W product, against 1.0x in one block). With several threads every block adds
-# two parallel regions, each waiting for all threads: on a shared machine those waits
-# dominate (measured 2.9x the product with 32 blocks, 1.6x with one), so there, as on
-# CUDA, it is one block, scores laid out N x C, the orientation MKL threads best.
+# On one thread (measured at N = 20000, float32: 0.8x one X @ W product, against 1.0x
+# in one block) the blocks go one after the other. With T threads they go T at a time:
+# a group of T equal blocks is one batched product (bmm, which MKL splits across the
+# threads, one block each), and each thread sums its blocks' gradient into its own
+# C x D accumulator (T x C x D in all, added up at the end). The one-block
+# dS^T @ X hardly gains from a second thread: its output is only C x D and MKL does
+# not split the long reduction over N. With threads the blocks are larger
+# (_THREAD_BLOCK_BYTES): each group is two parallel regions that wait for every thread,
+# which on a busy machine costs a time slice each (measured at load 14, two threads:
+# 4 MiB blocks 3.9x / 6.0x the floor, 32 MiB blocks 1.3x / 1.7x; on a quiet machine
+# both are estimated near 1.0x). On CUDA it is one block, scores laid out N x C.
 _BLOCK_BYTES = 4 << 20
+_THREAD_BLOCK_BYTES = 32 << 20
 _MAX_BLOCKS = 128
 
 
 def _plan(X: torch.Tensor):
-    """(number of row blocks, the classes' axis of the scores: 0 = C x n, 1 = n x C)."""
-    if X.device.type != "cpu" or torch.get_num_threads() > 1:
-        return 1, 1
+    """(threads T, blocks). T == 1: the blocks one after the other, scores C x n.
+    T > 1: T blocks at a time (or, below two blocks' worth of X, and on CUDA, one
+    block of n x C scores: blocks == 1)."""
     nbytes = X.numel() * X.element_size()
-    return max(1, min(_MAX_BLOCKS, nbytes // _BLOCK_BYTES)), 0
+    blocks = max(1, min(_MAX_BLOCKS, nbytes // _BLOCK_BYTES))
+    if X.device.type != "cpu":
+        return 2, 1
+    threads = torch.get_num_threads()
+    if threads == 1 or blocks == 1:
+        return threads, blocks
+    # Several threads: fewer, larger blocks (about _THREAD_BLOCK_BYTES, at least one per
+    # thread): every group is two parallel regions that wait for all threads.
+    return threads, max(threads, min(blocks, nbytes // _THREAD_BLOCK_BYTES))
+
+
+def _pieces(X: torch.Tensor, y: torch.Tensor, threads: int, blocks: int):
+    """[(X_b, y_b)]: the row blocks of X, batched T at a time as (T, n, D) views."""
+    if threads == 1:
+        return [(X, y)] if blocks == 1 else zip(X.tensor_split(blocks), y.tensor_split(blocks))
+    groups = blocks // threads
+    rows = X.shape[0] // (groups * threads)
+    whole = groups * threads * rows  # the rest (< groups * threads rows) is one last block
+    pieces = list(zip(X[:whole].unflatten(0, (groups, threads, rows)),
+                      y[:whole].unflatten(0, (groups, threads, rows))))
+    if whole < X.shape[0]:
+        pieces.append((X[whole:].unsqueeze(0), y[whole:].unsqueeze(0)))
+    return pieces
 
 
 def _one_pass(block, W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float):
@@ -85,19 +114,29 @@ def _one_pass(block, W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: flo
     data loss, leaving dL/dscores in `scores`. Inputs are never written."""
     num_train = X.shape[0]
     Wt = W.t().contiguous()  # C x D; read only
-    G = W.new_zeros(W.shape[1], W.shape[0])  # sum of dS_b^T @ X_b, C x D
     y = y.to(device=X.device, dtype=torch.long)
-    blocks, dim = _plan(X)
-    pieces = [(X, y)] if blocks == 1 else zip(X.tensor_split(blocks), y.tensor_split(blocks))
+    threads, blocks = _plan(X)
     data = None
-    for X_b, y_b in pieces:
-        if dim == 0:
-            scores, y_idx = Wt @ X_b.t(), y_b.view(1, -1)
-        else:
-            scores, y_idx = X_b @ Wt.t(), y_b.view(-1, 1)
-        part = block(scores, y_idx, dim)
-        G.addmm_(scores if dim == 0 else scores.t(), X_b)
-        data = part if data is None else data.add_(part)
+    if threads == 1:
+        G = W.new_zeros(W.shape[1], W.shape[0])  # sum of dS_b^T @ X_b, C x D
+        for X_b, y_b in _pieces(X, y, threads, blocks):
+            scores = Wt @ X_b.t()  # C x n
+            part = block(scores, y_b.view(1, -1), 0)
+            G.addmm_(scores, X_b)
+            data = part if data is None else data.add_(part)
+    elif blocks == 1:
+        scores = X @ Wt.t()  # n x C
+        data = block(scores, y.view(-1, 1), 1)
+        G = scores.t() @ X  # C x D
+    else:
+        G_t = W.new_zeros(threads, W.shape[1], W.shape[0])  # one C x D sum per thread
+        for X_b, y_b in _pieces(X, y, threads, blocks):
+            k = X_b.shape[0]  # T blocks, or 1 for the last short one
+            scores = torch.bmm(Wt.expand(k, -1, -1), X_b.transpose(1, 2))  # k x C x n
+            part = block(scores, y_b.unsqueeze(1), 1)
+            G_t[:k].baddbmm_(scores, X_b)
+            data = part if data is None else data.add_(part)
+        G = G_t.sum(0)
     loss = data / num_train + reg * torch.sum(W * W)
     dW = W * (2 * reg)  # a new tensor laid out like W
     dW.add_(G.t(), alpha=1.0 / num_train)

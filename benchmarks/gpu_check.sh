@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The GPU checks in one go, for the first machine with a CUDA device:
+#   1. the CUDA benchmarks (pytest-benchmark; every timed call synchronises),
+#   2. the CUDA properties (python -m pytest properties -k cuda),
+#   3. a tracking record of the gate's cases timed on the GPU (with
+#      torch.cuda.max_memory_allocated; the counters are measured on the CPU).
+# Without CUDA it says so and exits 0, having run nothing.
+#
+#   bash benchmarks/gpu_check.sh [OUT_DIR]        # default OUT_DIR: gpu-check-<date>
+#   PYTHON=/path/to/python bash benchmarks/gpu_check.sh
+#
+# Expected output (benchmarks/README.md, "On a GPU"): the device line; the benchmark
+# summary for "cuda float32" and "cuda float64" (vectorized / floor about 1-3 at
+# N >= 4096, the naive loops far slower, since each of their tiny ops is a kernel
+# launch); "N passed, M deselected" for the properties, exit 0; "recorded 6 cases";
+# then "gpu_check: all passed". Everything lands in OUT_DIR: bench/ (summary.json,
+# scaling.png), bench.log, properties-cuda.json (the report), properties.log,
+# history/ (the record), and status.txt (one line per step and its exit status).
+set -u
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-../lc-venv/bin/python}
+[ -x "$PY" ] || PY=python3
+OUT=${1:-gpu-check-$(date -u +%Y%m%d-%H%M%S)}
+
+if ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+  echo "gpu_check: no CUDA device here (torch.cuda.is_available() is False): skipped, nothing run"
+  exit 0
+fi
+mkdir -p "$OUT"
+"$PY" -c "import torch; p = torch.cuda.get_device_properties(0); print(f'gpu_check: {p.name}, {p.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}, torch {torch.__version__}')" | tee "$OUT/device.txt"
+
+status=0
+step() {  # step NAME LOG COMMAND...: run, log, remember the exit status
+  local name=$1 log=$2; shift 2
+  echo "== $name: $*"
+  "$@" > >(tee "$OUT/$log") 2>&1
+  local rc=$?
+  echo "$name: exit $rc" | tee -a "$OUT/status.txt"
+  [ "$rc" -eq 0 ] || status=1
+}
+
+step benchmarks bench.log "$PY" -m pytest benchmarks/test_bench_losses.py benchmarks/test_routes_agree.py \
+  --bench-devices cuda --bench-results "$OUT/bench" -q -p no:cacheprovider
+step properties properties.log "$PY" -m pytest properties -k cuda -q --report "$OUT/properties-cuda.json"
+step record record.log "$PY" benchmarks/track.py record --device cuda --history "$OUT/history" \
+  --label "gpu_check.sh"
+
+if [ "$status" -eq 0 ]; then echo "gpu_check: all passed ($OUT)"; else echo "gpu_check: FAILED, see $OUT/status.txt"; fi
+exit "$status"

@@ -1,0 +1,59 @@
+"""Efficiency of the vectorized losses: a note for the student, never a failure.
+
+Each vectorized loss runs once in the worker under harness/counting.py at one size,
+and its counters (products with X from the flops, the peak bytes it allocates beyond
+its inputs, the tensor operations it dispatches) are compared with the shipped
+implementation's, measured here at the same size on the same thread count. What the
+worker measures could be forged by a submission written against this harness, so it
+never decides anything: the test passes whatever the counters say, and a call that
+raises leaves no note (the other properties judge it).
+"""
+import functools
+
+import pytest
+import torch
+
+from harness.api import VECTORIZED_LOSSES
+from harness.counting import counting
+from harness.efficiency import COUNTERS, compare
+from harness.subject import load_module
+from properties.params import names
+
+# The scores (N x C) weigh as much as W (D x C) and several times more than a row of X,
+# so extra N x C temporaries and extra products with X both show; X is 2.4 MB on the wire.
+N, D, C, DTYPE = 1000, 300, 10, torch.float64
+
+
+def _inputs():
+    gen = torch.Generator().manual_seed(498)
+    W = 1e-3 * torch.randn(D, C, generator=gen, dtype=DTYPE)
+    X = torch.randn(N, D, generator=gen, dtype=DTYPE)
+    y = torch.randint(C, (N,), generator=gen)
+    return W, X, y, 1e-3
+
+
+@functools.lru_cache(maxsize=None)
+def _reference(name):
+    module, args = load_module(None), _inputs()
+    with counting(module.__file__) as work:
+        getattr(module, name)(*args)
+    return {k: work[k] for k in COUNTERS}
+
+
+@pytest.mark.parametrize("row", names(VECTORIZED_LOSSES))
+def test_efficiency_note(subject, note, row):
+    if subject.shipped:
+        return  # the reference against itself says nothing
+    try:
+        got = subject.count_work(row.name, *_inputs())
+        got = {k: int(got[k]) for k in COUNTERS}
+    except Exception:  # noqa: BLE001 - a note only: the other properties judge a call that fails
+        return
+    ref = _reference(row.name)
+    products = lambda w: w["flops"] / (2 * N * D * C)
+    head = (f"{row.name}: efficiency at N={N}, D={D}, C={C}, float64, a hint, not graded: "
+            f"{products(got):.1f} products with X (reference {products(ref):.0f}), "
+            f"{got['peak_bytes']:,} bytes at the peak beyond the inputs (reference "
+            f"{ref['peak_bytes']:,}), {got['ops']} tensor operations (reference {ref['ops']})")
+    more = compare(got, ref, N, D, C, torch.finfo(DTYPE).bits // 8)
+    note(head + ("; " + "; ".join(more) if more else "; as lean as the reference"))
