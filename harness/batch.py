@@ -143,7 +143,8 @@ def discover(impl: str) -> Tuple[List[Submission], List[str]]:
 # ---------------------------------------------------------------- grading one
 
 def child_command(file: Path, report: Path, strict: bool = False,
-                  profile: Optional[str] = None, in_process: bool = False) -> List[str]:
+                  profile: Optional[str] = None, in_process: bool = False,
+                  extra: Sequence[str] = ()) -> List[str]:
     """The single-file command that grades one submission."""
     cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
            f"--hypothesis-profile={profile or DEFAULT_PROFILE}",
@@ -152,7 +153,7 @@ def child_command(file: Path, report: Path, strict: bool = False,
         cmd.append("--strict")
     if in_process:
         cmd.append("--in-process")
-    return cmd
+    return cmd + list(extra)
 
 
 def error_report(file: Path, message: str, policy: str = "course") -> dict:
@@ -242,8 +243,10 @@ class Grader:
     """Grades submissions one subprocess each; kill_all() stops every running one."""
 
     def __init__(self, report_dir: Path, strict: bool = False, profile: Optional[str] = None,
-                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False):
+                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False,
+                 e2e: Sequence[str] = ()):
         self.report_dir = Path(report_dir)
+        self.e2e = list(e2e)  # the end-to-end check's arguments (harness/e2e.py, batch_args)
         self.strict = strict
         self.in_process = in_process
         self.policy = "strict" if strict else "course"
@@ -287,7 +290,9 @@ class Grader:
         # documented shape and agrees with the exit status is copied to REPORT_DIR.
         with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
             report_path = Path(tmp) / "report.json"
-            cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process)
+            plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
+            cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
+                                self.e2e + plot)
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
             env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
             returncode: Optional[int] = None
@@ -504,6 +509,9 @@ class BatchSession:
         self.strict = bool(opt("strict", False))
         self.in_process = bool(opt("in_process", False))  # the trusted fast path, if asked
         self.timeout = _timeout_from_env()
+        from harness.e2e import batch_args
+        self.e2e, e2e_note = batch_args(config)
+        self.notes += [e2e_note] if e2e_note else []
         self.graded: Optional[List[Graded]] = None
         self.seconds = 0.0
         self.error: Optional[str] = None
@@ -541,7 +549,8 @@ class BatchSession:
         for note in self.notes:
             self._line(note, yellow=True)
         self.report_dir.mkdir(parents=True, exist_ok=True)
-        grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process)
+        grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process,
+                        self.e2e)
 
         def progress(done, total, g):
             ok = g.report["verdict"] == "pass"
