@@ -166,3 +166,26 @@ def shipped_grid(search: str):
     """The shipped implementation's grid (trusted code, imported here)."""
     from harness.subject import load_module
     return tuple(as_list(v) for v in getattr(load_module(None), search)())
+
+
+OFF_ENV = "HARNESS_E2E"  # "0": batch grading and run_autograder leave the check out
+
+
+def batch_args(config):
+    """What batch grading adds to each submission's command for the end-to-end check (on by
+    default where its data is available), and a note when it is off."""
+    import os
+    from pathlib import Path
+    cifar = config.getoption("cifar", None)
+    if cifar:
+        return ["--cifar", str(Path(cifar).expanduser().resolve())], None
+    if config.getoption("e2e", False):
+        return ["--e2e"], None
+    if os.environ.get(OFF_ENV) == "0":
+        return [], f"note: the end-to-end check is off ({OFF_ENV}=0)"
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return [], ("note: the end-to-end check is off: scikit-learn is not installed "
+                    "(pip install -r requirements-e2e.txt)")
+    return ["--e2e"], None
