@@ -241,12 +241,19 @@ def test_gradescope_passes_the_check_on_by_default(tmp_path):
     fake.chmod(0o755)
     (tmp_path / "source").mkdir()
     script = ROOT / "integrations" / "gradescope" / "run_autograder"
-    for setting, want in ((None, True), ("0", False), ("1", True)):
+    cifar = tmp_path / "cifar-10-batches-py"
+    for setting, want in ((None, "--e2e"), ("0", None), ("1", "--e2e"), ("cifar", f"--cifar {cifar}")):
         env = dict(os.environ, AUTOGRADER_ROOT=str(tmp_path), HARNESS_PYTHON=str(fake))
         env.pop(e2e.OFF_ENV, None)
-        if setting is not None:
+        if setting == "cifar":
+            cifar.mkdir()  # the folder where setup.sh puts CIFAR-10, when a course provides it
+        elif setting is not None:
             env[e2e.OFF_ENV] = setting
         subprocess.run(["bash", str(script)], env=env, capture_output=True, timeout=60, check=True)
         line = (tmp_path / "args").read_text().splitlines()[0]
         (tmp_path / "args").unlink()
-        assert line.startswith("-m pytest properties") and ("--e2e" in line.split()) == want, line
+        assert line.startswith("-m pytest properties"), line
+        if want is None:
+            assert "--e2e" not in line.split() and "--cifar" not in line.split(), line
+        else:
+            assert f" {want} " in f" {line} " and line.count("--e2e") + line.count("--cifar") == 1, line
