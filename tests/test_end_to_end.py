@@ -261,3 +261,25 @@ def test_gradescope_passes_the_check_on_by_default(tmp_path):
             assert "--e2e" not in line.split() and "--cifar" not in line.split(), line
         else:
             assert f" {want} " in f" {line} " and line.count("--e2e") + line.count("--cifar") == 1, line
+
+
+def test_kept_data_arrives_whole_and_is_not_sent_back():
+    """Subject.keep: a tensor over the 64 MiB block size is filled in place in the worker, and
+    a kept dict passed to a call comes back (as the argument after the call) as its reference."""
+    from harness import worker, wire
+    from harness.worker import WorkerSubject
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(worker.KEEP_BLOCK // (8 * 3073) + 5, 3073, dtype=torch.float64, generator=gen)
+    W = torch.randn(3073, 10, dtype=torch.float64, generator=gen)
+    subject = WorkerSubject(None)
+    try:
+        X_ref = subject.keep(X)
+        assert isinstance(X_ref, wire.Ref)
+        labels = subject.call("predict_linear_classifier", W, X_ref)
+        assert torch.equal(labels, (X @ W).argmax(dim=1))
+        data = subject.keep({"X_train": X[:50], "y_train": torch.arange(50) % 10, "X_val": X[50:60],
+                             "y_val": torch.arange(10)})
+        subject.call("test_one_param_set", subject.new("LinearSVM"), data, 1e-3, 1e-3, 1)
+        assert len(str(subject.last_reply["args_after"])) < 1000, str(subject.last_reply["args_after"])[:300]
+    finally:
+        subject.close()
