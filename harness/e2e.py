@@ -65,6 +65,8 @@ def accuracy(W, X: torch.Tensor, y: torch.Tensor) -> float:
     if type(W) is not torch.Tensor or W.dim() != 2 or W.shape[0] != X.shape[1] or not W.is_floating_point():
         raise ValueError(f"the trained W is {type(W).__name__} {tuple(getattr(W, 'shape', ()))}, "
                          f"not a ({X.shape[1]}, C) float tensor")
+    if not torch.isfinite(W).all():
+        raise ValueError("the trained W has inf or NaN entries (training diverged)")
     scores = X.to(torch.float64) @ W.detach().to("cpu", torch.float64)
     return (scores.argmax(dim=1) == y).double().mean().item()
 
