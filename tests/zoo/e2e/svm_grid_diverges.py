@@ -1,5 +1,5 @@
 # zoo: blames svm_get_search_params
-# bug: every SVM learning rate (100 to 5000) is so large that SGD on real images diverges;
+# bug: every SVM learning rate (100 to 5000) is so large that SGD on real images diverges or jumps about;
 #      only training tells (the list itself is 12 positive candidates). Otherwise tests/zoo/right/onehot_gather_logsoftmax.py
 """
 Implements linear classifiers in PyTorch.
