@@ -23,8 +23,11 @@ SEED = 0
 
 # Digits: calibrated on the shipped implementation and tests/zoo/right/* over repeated
 # seeds (tests/e2e_calibration.py; numbers in the README). CIFAR-10: the course's targets.
-DIGITS = dict(num_iters=200, thresholds={"LinearSVM": 0.90, "Softmax": 0.90})
-CIFAR10 = dict(num_iters=2000, thresholds={"LinearSVM": 0.37, "Softmax": 0.36})
+DIGITS = dict(num_iters=200, thresholds={"LinearSVM": 0.90, "Softmax": 0.90},
+              calibration="correct grids reach at least 0.963 over 3 seeds (margin 0.063), "
+                          "grids that cannot train at most 0.857 (margin 0.043)")
+CIFAR10 = dict(num_iters=2000, thresholds={"LinearSVM": 0.37, "Softmax": 0.36},
+               calibration="the course's own targets for CIFAR-10")
 
 
 class Point(NamedTuple):

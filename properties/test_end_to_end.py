@@ -44,7 +44,7 @@ def test_grid_trains(request, subject, e2e_data, note, classifier):
     X_val, y_val = e2e_data.train_val["X_val"], e2e_data.train_val["y_val"]
     result = e2e.run_grid(subject, classifier, data, X_val, y_val, lrs, regs, num_iters, threshold)
     request.config.harness_e2e[classifier] = result
-    line = f"end to end on {e2e_data.name}: {result.summary()}"
+    line = f"end to end on {e2e_data.name}: {result.summary()}; threshold: {setting['calibration']}"
     if result.passed:
         note(line)
         return
