@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from harness import batch
+from harness import batch, sandbox
 from harness.report import Outcomes, summary_lines, write_atomically
 from harness.subject import HarnessInputError, open_subject
 
@@ -21,7 +21,7 @@ settings.register_profile("ci", max_examples=25, derandomize=True, database=None
 settings.register_profile("thorough", max_examples=400, **_common)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-DEFAULT_CALL_TIMEOUT = 20.0
+DEFAULT_CALL_TIMEOUT, DEFAULT_FUNCTION_BUDGET, E2E_FUNCTION_BUDGET = 20.0, 60.0, 600.0
 CIFAR_CALL_TIMEOUT, CIFAR_TOTAL_TIMEOUT, CIFAR_MEMORY_MB = 180.0, 3600.0, 16384
 
 def pytest_addoption(parser):
@@ -34,6 +34,14 @@ def pytest_addoption(parser):
                     help="seconds one call of the submission may take (default 20)")
     group.addoption("--total-timeout", type=float, default=900.0, metavar="S",
                     help="seconds all calls of the submission may take together (default 900)")
+    group.addoption("--function-budget", type=float, default=DEFAULT_FUNCTION_BUDGET, metavar="S",
+                    help="seconds of worker time all calls of one function may take; past it, "
+                         "or when a call runs out of memory, its later calls fail at once (default 60; 600 with --e2e)")
+    group.addoption("--isolation", default="auto", choices=sandbox.CHOICES,
+                    help="how to confine the submission's worker: auto (the best this machine "
+                         "offers: sandbox, then unprivileged-user, then process), require (as auto, "
+                         "but refuse to grade, exit 2, when only a plain process is possible), or "
+                         "one level by name (default: auto)")
     group.addoption("--in-process", action="store_true",
                     help="import the submission into the harness's process (no worker; trusted code only)")
     group.addoption("--report-dir", default=None, metavar="DIR",
@@ -108,17 +116,26 @@ def pytest_sessionstart(session):
         return
     config = session.config
     impl = config.getoption("impl")
+    in_process = config.getoption("in_process")
     outcomes = Outcomes(module_path=impl or "implementations/linear_classifier.py (shipped)",
-                        policy=_policy(config))
+                        policy=_policy(config), isolation="in-process" if in_process else "process")
     config.harness_outcomes = outcomes
-    limits = dict(call_timeout=config.getoption("call_timeout"),
-                  total_timeout=config.getoption("total_timeout"))
     try:
+        limits = {}
+        if in_process:
+            if config.getoption("isolation") not in ("auto", "process"):
+                raise HarnessInputError(f"--isolation={config.getoption('isolation')} cannot be had "
+                                        "with --in-process")
+        else:
+            isolation = sandbox.choose(config.getoption("isolation"))
+            outcomes.isolation = isolation.level
+            limits = dict(call_timeout=config.getoption("call_timeout"),
+                          total_timeout=config.getoption("total_timeout"), isolation=isolation,
+                          function_budget=config.getoption("function_budget"))
         if e2e_enabled(config):
             config.harness_e2e_data = _e2e_data(config, limits)
-        config.harness_subject = open_subject(impl, in_process=config.getoption("in_process"),
-                                              **limits)
-    except HarnessInputError as exc:
+        config.harness_subject = open_subject(impl, in_process=in_process, **limits)
+    except (HarnessInputError, sandbox.IsolationError) as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
         _write_report(config)
@@ -132,10 +149,17 @@ def _e2e_data(config, limits):
         data = e2e.load(cifar)
     except DataUnavailable as exc:
         raise HarnessInputError(f"the end-to-end check: {exc}") from None
+    if not limits:  # --in-process: no limits
+        return data
+    # test_one_param_set is called once per grid point (up to 50): its budget of worker time
+    # is the check's, unless --function-budget says otherwise.
+    if limits["function_budget"] == DEFAULT_FUNCTION_BUDGET:
+        limits["function_budget"] = E2E_FUNCTION_BUDGET
     if cifar:  # the course's 2000 iterations on 40 000 images: more time and memory per call
         if limits["call_timeout"] == DEFAULT_CALL_TIMEOUT:
             limits["call_timeout"] = CIFAR_CALL_TIMEOUT
         limits["total_timeout"] = max(limits["total_timeout"], CIFAR_TOTAL_TIMEOUT)
+        limits["function_budget"] = max(limits["function_budget"], CIFAR_TOTAL_TIMEOUT)
         limits["memory_mb"] = CIFAR_MEMORY_MB
     return data
 
@@ -144,8 +168,10 @@ def pytest_report_header(config):
     from hypothesis import settings as current
     subject = config.harness_subject
     where = "shipped implementation" if subject is None or subject.shipped else "submission"
+    isolation = config.harness_outcomes.isolation if config.harness_outcomes else "-"
     lines = [f"module under test: {subject.path if subject else config.getoption('impl')} ({where})",
-             f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}"]
+             f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}   "
+             f"isolation: {isolation}"]
     data = config.harness_e2e_data
     if data is not None:
         lines.append(f"end to end: {data.name}, {data.setting['num_iters']} iterations per (lr, reg), "

@@ -31,6 +31,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import pytest
 
+from harness import sandbox
 from harness.api import NAMES
 from harness.report import Outcomes, write_atomically
 
@@ -144,11 +145,11 @@ def discover(impl: str) -> Tuple[List[Submission], List[str]]:
 
 def child_command(file: Path, report: Path, strict: bool = False,
                   profile: Optional[str] = None, in_process: bool = False,
-                  extra: Sequence[str] = ()) -> List[str]:
+                  isolation: str = "auto", extra: Sequence[str] = ()) -> List[str]:
     """The single-file command that grades one submission."""
     cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
            f"--hypothesis-profile={profile or DEFAULT_PROFILE}",
-           "--impl", str(file), "--report", str(report)]
+           "--impl", str(file), "--report", str(report), f"--isolation={isolation}"]
     if strict:
         cmd.append("--strict")
     if in_process:
@@ -243,9 +244,10 @@ class Grader:
     """Grades submissions one subprocess each; kill_all() stops every running one."""
 
     def __init__(self, report_dir: Path, strict: bool = False, profile: Optional[str] = None,
-                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False,
+                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False, isolation: str = "auto",
                  e2e: Sequence[str] = ()):
         self.report_dir = Path(report_dir)
+        self.isolation = isolation
         self.e2e = list(e2e)  # the end-to-end check's arguments (harness/e2e.py, batch_args)
         self.strict = strict
         self.in_process = in_process
@@ -292,7 +294,7 @@ class Grader:
             report_path = Path(tmp) / "report.json"
             plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
             cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
-                                self.e2e + plot)
+                                self.isolation, self.e2e + plot)
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
             env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
             returncode: Optional[int] = None
@@ -380,13 +382,14 @@ def summary_rows(graded: Sequence[Graded]) -> List[Dict[str, str]]:
         row = {"submission": g.submission.name, "verdict": r["verdict"],
                "score": _score(r["score"]), "max_score": _score(r["max_score"])}
         row.update({n: r["functions"][n]["status"] for n in NAMES})
+        row["isolation"] = r.get("isolation", "-")
         row["seconds"] = f"{g.seconds:.1f}"
         row["file"] = str(g.submission.path)
         rows.append(row)
     return rows
 
 
-CSV_COLUMNS = ["submission", "verdict", "score", "max_score", *NAMES, "seconds", "file"]
+CSV_COLUMNS = ["submission", "verdict", "score", "max_score", *NAMES, "isolation", "seconds", "file"]
 
 
 def write_summary(report_dir: Path, graded: Sequence[Graded], header: str) -> None:
@@ -508,6 +511,7 @@ class BatchSession:
         self.profile = opt("hypothesis_profile", None) or DEFAULT_PROFILE
         self.strict = bool(opt("strict", False))
         self.in_process = bool(opt("in_process", False))  # the trusted fast path, if asked
+        self.isolation = opt("isolation", "auto")
         self.timeout = _timeout_from_env()
         from harness.e2e import batch_args
         self.e2e, e2e_note = batch_args(config)
@@ -515,6 +519,12 @@ class BatchSession:
         self.graded: Optional[List[Graded]] = None
         self.seconds = 0.0
         self.error: Optional[str] = None
+        self.isolation_level = "in-process"
+        if not self.in_process:
+            try:  # refuse once, for the whole class, rather than once per submission
+                self.isolation_level = sandbox.choose(self.isolation).level
+            except sandbox.IsolationError as exc:
+                self.error = f"harness: cannot verify: {exc}"
         if not self.submissions:
             self.error = (f"harness: cannot verify: no submissions in {impl} (looked for *.py and "
                           f"*/{SUBMISSION_FILE})" if Path(os.path.expanduser(impl)).is_dir()
@@ -542,7 +552,8 @@ class BatchSession:
         jobs = min(self.jobs, len(self.submissions))
         if tr is not None:
             tr.write_sep("=", f"batch grading: {len(self.submissions)} submissions, {jobs} jobs, "
-                              f"profile {self.profile}, {'strict' if self.strict else 'course'} policy")
+                              f"profile {self.profile}, {'strict' if self.strict else 'course'} policy, "
+                              f"isolation {'in-process' if self.in_process else self.isolation_level}")
         if self.config.getoption("report", None):
             self.notes.append("note: --report is for one file; in batch mode the reports go to "
                               "--report-dir")
@@ -550,7 +561,7 @@ class BatchSession:
             self._line(note, yellow=True)
         self.report_dir.mkdir(parents=True, exist_ok=True)
         grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process,
-                        self.e2e)
+                        self.isolation, self.e2e)
 
         def progress(done, total, g):
             ok = g.report["verdict"] == "pass"

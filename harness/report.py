@@ -20,9 +20,10 @@ STATUS_RANK = {"not run": -1, "pass": 0, "fail": 1, "error": 2, "missing": 3}
 class Outcomes:
     """What the run found out about each API name."""
 
-    def __init__(self, module_path: str = "", policy: str = "course"):
+    def __init__(self, module_path: str = "", policy: str = "course", isolation: str = "process"):
         self.module_path = module_path
         self.policy = policy
+        self.isolation = isolation  # how the submission was confined (harness/sandbox.py)
         self.status: Dict[str, str] = {n: "pass" for n in NAMES}
         self.messages: Dict[str, List[str]] = {n: [] for n in NAMES}
         self.judged: Dict[str, int] = {n: 0 for n in NAMES}
@@ -90,6 +91,7 @@ class Outcomes:
             verdict=self.verdict,
             module=self.module_path,
             policy=self.policy,
+            isolation=self.isolation,
             functions=OrderedDict((n, OrderedDict(status=self.status[n], messages=self.messages[n]))
                                   for n in NAMES),
         )
@@ -108,7 +110,8 @@ def write_atomically(path: str, data: dict) -> None:
 
 def summary_lines(outcomes: Outcomes) -> List[str]:
     width = max(len(n) for n in NAMES)
-    lines = [f"verdict: {outcomes.verdict.upper()}  ({outcomes.module_path}, {outcomes.policy} policy)"]
+    lines = [f"verdict: {outcomes.verdict.upper()}  ({outcomes.module_path}, {outcomes.policy} policy,"
+             f" isolation: {outcomes.isolation})"]
     for name in NAMES:
         status = outcomes.status[name]
         first = next((m.splitlines()[0] for m in outcomes.messages[name]

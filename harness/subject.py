@@ -172,6 +172,12 @@ class InProcessSubject(Subject):
             self.call(name, *args)
         return work
 
+    def time_call(self, name: str, *args) -> float:
+        import time
+        start = time.perf_counter()
+        self.call(name, *args)
+        return time.perf_counter() - start
+
     def new(self, class_name: str, *args, **kwargs):
         self.require(class_name)
         return self._run(f"{class_name}()", getattr(self.module, class_name), args, kwargs)

@@ -73,10 +73,12 @@ def margin_ambiguity(score_err: torch.Tensor, y) -> torch.Tensor:
 
 
 def argmax_slack(W, X, dtype: torch.dtype) -> torch.Tensor:
-    """Scores within this of a row's max may be its argmax in `dtype` (N, C)."""
+    """Scores within this of a row's max may be its argmax in `dtype` (N, C). Besides the
+    relative rounding of each of the D products and sums, a product below `dtype`'s
+    smallest normal number may be flushed to zero (an absolute error up to `tiny` each)."""
     eps = eps_of(dtype)
     mag = X.detach().to("cpu", torch.float64).abs() @ W.detach().to("cpu", torch.float64).abs()
-    return 2 * SAFETY * eps * (X.shape[1] + 2) * mag
+    return 2 * SAFETY * (eps * mag + torch.finfo(dtype).tiny) * (X.shape[1] + 2)
 
 
 def exact_update_slack(W, grad, lr: float, dtype: torch.dtype) -> torch.Tensor:

@@ -10,6 +10,8 @@ capped buffer. Each call has a time limit and the submission a total one:
   fails with the reason, so no function judged after it can pass.
 """
 import contextlib
+import ctypes
+import functools
 import json
 import os
 import resource
@@ -27,7 +29,7 @@ from typing import Optional
 
 import torch
 
-from harness import wire
+from harness import sandbox, wire
 from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
 
 HERE = Path(__file__).resolve().parent
@@ -72,14 +74,22 @@ class _TimedOut(Exception):
     pass
 
 
+class _Refused(Exception):
+    """Why a request gave no value (turned into one SubmissionError by _request)."""
+
+
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
-                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0):
+                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0,
+                 isolation: Optional[sandbox.Isolation] = None, function_budget: float = 60.0):
         self.path = check_file(path)
+        self.isolation = isolation or sandbox.choose("auto")
         self.shipped = self.path == SHIPPED
         self.call_timeout, self.total_timeout = call_timeout, total_timeout
         self.memory_mb, self.import_timeout = memory_mb, import_timeout
+        self.function_budget = function_budget
         self.used = 0.0
+        self.spent = {}            # name -> seconds of worker time its calls took
         self.hung = {}             # name -> why its calls fail at once
         self.dead: Optional[str] = None
         self.proc = None
@@ -99,12 +109,17 @@ class WorkerSubject(Subject):
 
     # ------------------------------------------------------------ the process
 
-    def _limits(self):
-        _own_session()
-        if self.memory_mb:
+    def _child_setup(self, cap_memory: bool):
+        """In the child before exec: its own session, limits, the unprivileged user, and
+        death with the harness (set last: a change of user clears it)."""
+        os.setsid()
+        if cap_memory and self.memory_mb:
             cap = self.memory_mb * 2**20
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self.isolation.level == "unprivileged-user":
+            sandbox.drop_privileges(self.isolation.uid, self.isolation.gid)
+        _die_with_parent()
 
     def _start(self):
         self.tmp = tempfile.mkdtemp(prefix="lc-worker-")
@@ -117,11 +132,17 @@ class WorkerSubject(Subject):
         env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
         env.update(HOME=self.tmp, TMPDIR=self.tmp, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
+        command = [sandbox.python(), "-I", "-c", self.source, str(req_r), str(rep_w), copy]
+        if self.isolation.level == "sandbox":
+            command = sandbox.bwrap_command(self.isolation.bwrap, self.tmp, self.isolation.uid,
+                                            self.isolation.gid) + command
+        elif self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
+            for p in (self.tmp, copy):
+                os.chown(p, self.isolation.uid, self.isolation.gid)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", self.source, str(req_r), str(rep_w), copy],
-            cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            command, cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
-            preexec_fn=self._limits if not cuda else _own_session)  # CUDA needs a large address space
+            preexec_fn=functools.partial(self._child_setup, not cuda))  # CUDA needs a large address space
         os.close(req_r)
         os.close(rep_w)
         os.set_blocking(req_w, False)
@@ -204,9 +225,12 @@ class WorkerSubject(Subject):
                     raise _Died(f"it sent a {size}-byte answer, over the limit")
                 need = 8 + size
         try:
-            return json.loads(bytes(buf[8:need]))
+            message = json.loads(bytes(buf[8:need]))
         except ValueError:
-            raise _Died("it wrote something that is not an answer on the harness's channel") from None
+            message = None
+        if type(message) is not dict:
+            raise _Died("it wrote something that is not an answer on the harness's channel")
+        return message
 
     # ------------------------------------------------------------ requests
 
@@ -221,10 +245,18 @@ class WorkerSubject(Subject):
         return None
 
     def _request(self, what: str, name: Optional[str], message: dict):
+        """The reply's value; every refusal is a SubmissionError raised here, on one line, so
+        that Hypothesis sees the same failure when it replays a call that was refused."""
         key = name or what
         reason = self.unavailable(key)
-        if reason:
-            raise SubmissionError(reason)
+        if reason is None:
+            try:
+                return self._exchange(what, key, message)
+            except _Refused as refused:
+                reason = str(refused)
+        raise SubmissionError(reason)
+
+    def _exchange(self, what: str, key: str, message: dict):
         left = self.total_timeout - self.used
         if self.proc is None:  # the last one was killed for hanging: a fresh worker
             try:
@@ -232,7 +264,7 @@ class WorkerSubject(Subject):
             except (_TimedOut, _Died, HarnessInputError) as exc:
                 self.dead = f"a fresh worker could not start: {exc or type(exc).__name__}"
                 self._stop()
-                raise SubmissionError(f"{what} was not run: {self.dead}") from None
+                raise _Refused(f"{what} was not run: {self.dead}") from None
         limit = min(self.call_timeout, left)
         start = time.monotonic()
         try:
@@ -245,19 +277,28 @@ class WorkerSubject(Subject):
             self._stop()
             self.hung[key] = (f"{what} did not return within {limit:.0f} s and was killed"
                               + (" (the total time limit)" if limit < self.call_timeout else ""))
-            raise SubmissionError(self.hung[key]) from None
+            raise _Refused(self.hung[key]) from None
         except (_Died, BrokenPipeError) as exc:
             reason = str(exc) if isinstance(exc, _Died) else "it closed its input"
             self.dead = f"during {what}: {reason}"
             self._stop()
-            raise SubmissionError(f"{what} ended the worker process ({reason}); "
-                                  "every function not yet judged is an error") from None
+            raise _Refused(f"{what} ended the worker process ({reason}); "
+                           "every function not yet judged is an error") from None
         finally:
-            self.used += time.monotonic() - start
+            elapsed = time.monotonic() - start
+            self.used += elapsed
+            self.spent[key] = self.spent.get(key, 0.0) + elapsed
+            if self.spent[key] > self.function_budget and key not in self.hung:
+                self.hung[key] = (f"{what} was not run again: its calls took more than their budget of "
+                                  f"{self.function_budget:.0f} s of worker time")
         if "printed" in reply:  # requests that ran submission code
             self.printed = reply["printed"]
         if not reply.get("ok"):
-            raise SubmissionError(f"{what} raised {reply.get('error', '?')}")
+            error = str(reply.get("error", "?"))
+            if _out_of_memory(error) and key not in self.hung:  # every later call would do the same
+                self.hung[key] = (f"{what} ran out of memory (the worker's cap is {self.memory_mb} MiB) "
+                                  f"and was not run again: {error.splitlines()[0][:200]}")
+            raise _Refused(f"{what} raised {error}")
         self.aliases = reply.get("aliases", [])
         if "args_after" in reply:
             self.args_after = wire.decode(reply["args_after"], self._resolve)
@@ -354,6 +395,18 @@ class WorkerSubject(Subject):
         self._request(f"{name}(...)", name, {"op": "count", "name": name, **self._args(args, {})})
         return self.last_reply["work"]
 
+    def time_call(self, name: str, *args) -> float:
+        """Seconds one call takes, timed here around the round trip, less the time its
+        arguments take to travel (an `echo` of the same arguments just before)."""
+        self.require(name)
+        spent = {}
+        for op in ("echo", "call"):
+            start = time.perf_counter()
+            self._request(f"{name}(...)", name, {"op": op, "name": name, "bare": True,
+                                                 **self._args(args, {})})
+            spent[op] = time.perf_counter() - start
+        return max(0.0, spent["call"] - spent["echo"])
+
     def new(self, class_name: str, *args, **kwargs):
         self.require(class_name)
         return self._request(f"{class_name}()", class_name,
@@ -395,11 +448,14 @@ class WorkerSubject(Subject):
         self._request("reset_seed", None, {"op": "reset_seed", "seed": seed})
 
 
-def _own_session():
-    """A process group of its own (killed whole at the end), and death with the harness."""
-    os.setsid()
-    try:
-        import ctypes
+def _out_of_memory(error: str) -> bool:
+    return error.startswith("MemoryError") or "can't allocate memory" in error \
+        or "not enough memory" in error
+
+
+def _die_with_parent():
+    """SIGKILL when the harness dies (the process-group kill covers a normal end)."""
+    try:  # ctypes is imported at the top: an unprivileged user may not read the stdlib any more
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the process-group kill at the end still applies

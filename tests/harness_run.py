@@ -23,12 +23,12 @@ class Run(NamedTuple):
     seconds: float
 
 
-def verify(impl, report_path, *extra, timeout=600) -> Run:
+def verify(impl, report_path, *extra, timeout=600, env=None) -> Run:
     cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
            "--hypothesis-profile=ci", "--report", str(report_path)]
     if impl is not None:
         cmd += ["--impl", str(impl)]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd + list(extra), cwd=ROOT, capture_output=True, text=True,
@@ -41,14 +41,14 @@ def verify(impl, report_path, *extra, timeout=600) -> Run:
 
 
 def grade_selected(request, out_dir: Path, test_name: str, extra_args: Callable[[Path], list],
-                   timeout=600) -> dict:
+                   timeout=600, env=None) -> dict:
     """Grade the files the selected `test_name` items are parametrized with, one per core."""
     selected = {item.callspec.params["path"] for item in request.session.items
                 if item.originalname == test_name}
 
     def grade(path):
         report = out_dir / f"{path.parent.name}-{path.stem}.json"
-        return path, verify(path, report, *extra_args(path), timeout=timeout)
+        return path, verify(path, report, *extra_args(path), timeout=timeout, env=env)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return dict(pool.map(grade, sorted(selected)))

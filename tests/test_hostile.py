@@ -5,12 +5,15 @@ the noisy but correct one must pass with a small report. Headers:
     # wrong: NAME[, NAME...] | none
 """
 import os
+import socket
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from harness.api import NAMES
-from tests.harness_run import grade_selected
+from tests.harness_run import ROOT, grade_selected
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 FILES = sorted(HOSTILE.glob("*.py"))
@@ -34,10 +37,51 @@ def header(path: Path) -> dict:
     return info
 
 
+# What the attacks of network_localhost.py, proc_environ_of_others.py and
+# write_outside_folder.py look for on the grader's side.
+LISTENER = ("127.0.0.1", 47311)
+CANARY = {"LC_HOSTILE_CANARY": "the grader's environment"}
+MARKER = "hostile-wrote-outside-its-folder.txt"
+
+
+class _Listener(threading.Thread):
+    """A helper on the grader's loopback that hands a token to whoever connects."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.create_server(LISTENER)
+        self.sock.settimeout(0.5)
+        self.connections, self.stopped = 0, False
+
+    def run(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            with conn:
+                conn.sendall(b"TOKEN\n")
+
+    def stop(self):
+        self.stopped = True
+        self.join(timeout=5)
+        self.sock.close()
+
+
 @pytest.fixture(scope="session")
-def hostile_runs(request, tmp_path_factory):
+def listener():
+    helper = _Listener()
+    helper.start()
+    yield helper
+    helper.stop()
+
+
+@pytest.fixture(scope="session")
+def hostile_runs(request, tmp_path_factory, listener):
     return grade_selected(request, tmp_path_factory.mktemp("hostile"), "test_hostile_submission",
-                          lambda path: ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)], timeout=BOUND_S + 60)
+                          lambda path: ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)],
+                          timeout=BOUND_S + 60, env=CANARY)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -77,3 +121,20 @@ def _orphans():
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_no_process_outlives_grading(hostile_runs):
     assert not _orphans(), "left running after grading:\n" + "\n".join(_orphans())
+
+
+def _marker_places():
+    """Where write_outside_folder.py tries to leave its marker, as the grader sees them."""
+    places = {"/tmp", "/var/tmp", "/dev/shm", "/", "/root", os.path.expanduser("~"), str(ROOT),
+              os.path.dirname(os.path.abspath(sys.executable))}
+    places.update(p for p in sys.path if p and os.path.isdir(p))
+    return sorted(places)
+
+
+def test_no_write_outside_the_workers_folder(hostile_runs):
+    found = [p for p in _marker_places() if os.path.exists(os.path.join(p, MARKER))]
+    assert not found, f"write_outside_folder.py left {MARKER} in {found}"
+
+
+def test_no_connection_reached_the_graders_loopback(hostile_runs, listener):
+    assert listener.connections == 0, f"{listener.connections} connection(s) from a submission reached {LISTENER}"

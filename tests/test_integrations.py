@@ -3,6 +3,7 @@ workflow that grades submissions/."""
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from harness.api import NAMES
+from tests.test_isolation import _as_a_docker_grader, answer_key_attack
 from tests.test_batch import assert_report_shape, read_csv, write_correct, write_wrong
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_AUTOGRADER = ROOT / "integrations" / "gradescope" / "run_autograder"
 SETUP_SH = ROOT / "integrations" / "gradescope" / "setup.sh"
 WORKFLOW = ROOT / ".github" / "workflows" / "grade-submissions.yml"
-GRADE_COMMAND = "python -m pytest properties --impl submissions --report-dir reports"
+GRADE_COMMAND = "python -m pytest properties --impl submissions --report-dir reports --isolation=require"
 
 
 # ---------------------------------------------------------------- Gradescope
@@ -29,11 +31,13 @@ def autograder_root(tmp_path: Path, source: Path = ROOT) -> Path:
     return root
 
 
-def start_autograder(root: Path, **env) -> subprocess.Popen:
+def start_autograder(root: Path, wrap=lambda cmd: cmd, **env) -> subprocess.Popen:
+    # HARNESS_PROTECT_SOURCE=0: `source` is a link to this checkout, whose modes stay as
+    # they are; the answer-key test below grades with a copy that the script closes.
     environment = dict(os.environ, AUTOGRADER_ROOT=str(root), HARNESS_PYTHON=sys.executable,
-                       PYTHONDONTWRITEBYTECODE="1")
+                       PYTHONDONTWRITEBYTECODE="1", HARNESS_PROTECT_SOURCE="0")
     environment.update(env)
-    return subprocess.Popen(["bash", str(RUN_AUTOGRADER)], env=environment, text=True,
+    return subprocess.Popen(wrap(["bash", str(RUN_AUTOGRADER)]), env=environment, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -126,6 +130,55 @@ def test_run_autograder_time_limit(tmp_path):
     write_correct(root / "submission" / "linear_classifier.py")
     results = finish(start_autograder(root, HARNESS_TIMEOUT="1"), root)
     assert results["score"] == 0.0 and "took longer than 1 s" in results["output"]
+
+
+HARNESS_FILES = ("conftest.py", "tox.ini", "requirements.txt", "harness", "properties", "reference",
+                 "implementations")
+
+
+def test_run_autograder_fails_a_submission_that_loads_the_answer_key(tmp_path):
+    """A submission that loads source/implementations/linear_classifier.py by its absolute
+    path: in the sandbox (this machine's default) the source is not mounted; as the
+    unprivileged user of the fallback (no bwrap), run_autograder has closed it. The control
+    run, a plain root process, shows the attack works where nothing stops it."""
+    runs = {}
+    for isolation in ("sandbox", "unprivileged-user", "process"):
+        root = tmp_path / isolation / "autograder"
+        (root / "submission").mkdir(parents=True)
+        (root / "source").mkdir()
+        for name in HARNESS_FILES:
+            copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+            copy(ROOT / name, root / "source" / name, **({"ignore": shutil.ignore_patterns("__pycache__")}
+                                                         if (ROOT / name).is_dir() else {}))
+        key = root / "source" / "implementations" / "linear_classifier.py"
+        (root / "submission" / "linear_classifier.py").write_text(answer_key_attack(key))
+        env = {"HARNESS_PROTECT_SOURCE": "1"}
+        wrap = lambda cmd: cmd
+        if isolation == "unprivileged-user":
+            env["HARNESS_BWRAP"] = ""
+            wrap = _as_a_docker_grader
+        elif isolation == "process":
+            env["HARNESS_ISOLATION"] = "process"
+        runs[isolation] = (root, start_autograder(root, wrap=wrap, **env))
+    for isolation, (root, proc) in runs.items():
+        results = finish(proc, root)
+        assert results.get("isolation") == isolation, results["_output"][-3000:]
+        vectorized = results["functions"]["svm_loss_vectorized"]["status"]
+        if isolation == "process":
+            assert vectorized == "pass", "the control: a root process reads the key"
+        else:
+            assert vectorized == "fail" and results["score"] < results["max_score"], results["_output"][-3000:]
+            assert (root / "source").stat().st_mode & 0o077 == 0, "run_autograder did not close the source"
+
+
+def test_run_autograder_refuses_to_grade_without_isolation(tmp_path):
+    """No bwrap and not root (a plain process at best): --isolation=require, the
+    script's default, gives score 0 and the reason rather than an unconfined grading."""
+    root = autograder_root(tmp_path)
+    write_correct(root / "submission" / "linear_classifier.py")
+    results = finish(start_autograder(root, HARNESS_BWRAP="", HARNESS_SANDBOX_UID="0",
+                                      HARNESS_SANDBOX_GID="0"), root)
+    assert results["score"] == 0.0 and "--isolation=require" in results["output"], results["output"]
 
 
 # ---------------------------------------------------------------- GitHub Actions

