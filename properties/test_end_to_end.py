@@ -37,7 +37,12 @@ def test_grid_trains(request, subject, e2e_data, note, classifier):
     if status[search] != "pass":
         note(f"end to end: {classifier} not trained ({search} already fails)")
         return
-    lrs, regs = (e2e.as_list(v) for v in subject.call(search))
+    grid = subject.call(search)
+    try:
+        lrs, regs = (e2e.as_list(v) for v in grid)
+    except (TypeError, ValueError) as exc:
+        raise blamed(search, "must return (learning_rates, regularization_strengths), two lists of "
+                             "positive numbers", [f"got {str(grid)[:200]}: {exc}"]) from None
     setting = e2e_data.setting
     threshold, num_iters = setting["thresholds"][classifier], setting["num_iters"]
     data = subject.keep(e2e_data.train_val)
