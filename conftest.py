@@ -3,6 +3,7 @@
 import os
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -24,19 +25,22 @@ settings.register_profile("ci", max_examples=25, derandomize=True, database=None
 settings.register_profile("thorough", max_examples=400, **_common)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+DEFAULT_CALL_TIMEOUT, DEFAULT_FUNCTION_BUDGET, E2E_FUNCTION_BUDGET = 20.0, 60.0, 600.0
+CIFAR_CALL_TIMEOUT, CIFAR_TOTAL_TIMEOUT, CIFAR_MEMORY_MB = 180.0, 3600.0, 16384
+
 def pytest_addoption(parser):
     group = parser.getgroup("linear-classifier harness")
     group.addoption("--impl", default=None, metavar="PATH",
                     help="linear_classifier.py to verify (default: the shipped implementation)")
     group.addoption("--report", default=None, metavar="FILE",
                     help="write the JSON verdict (Gradescope results.json + verdict + functions)")
-    group.addoption("--call-timeout", type=float, default=20.0, metavar="S",
+    group.addoption("--call-timeout", type=float, default=DEFAULT_CALL_TIMEOUT, metavar="S",
                     help="seconds one call of the submission may take (default 20)")
     group.addoption("--total-timeout", type=float, default=900.0, metavar="S",
                     help="seconds all calls of the submission may take together (default 900)")
-    group.addoption("--function-budget", type=float, default=60.0, metavar="S",
+    group.addoption("--function-budget", type=float, default=DEFAULT_FUNCTION_BUDGET, metavar="S",
                     help="seconds of worker time all calls of one function may take; past it, "
-                         "or when a call runs out of memory, its later calls fail at once (default 60)")
+                         "or when a call runs out of memory, its later calls fail at once (default 60; 600 with --e2e)")
     group.addoption("--isolation", default="auto", choices=sandbox.CHOICES,
                     help="how to confine the submission's worker: auto (the best this machine "
                          "offers: sandbox, then unprivileged-user, then process), require (as auto, "
@@ -52,12 +56,23 @@ def pytest_addoption(parser):
     group.addoption("--shard", type=batch.parse_shard, default=None, metavar="K/N",
                     help="batch mode: grade only the K-th of N slices of the class (by a hash of each "
                          "submission's name); join the shards with python -m harness.batch merge DIR...")
+    group.addoption("--e2e", action="store_true",
+                    help="also train the submission's own grid on real images (scikit-learn's "
+                         "digits; requirements-e2e.txt); on by default in batch mode")
+    group.addoption("--cifar", default=None, metavar="DIR",
+                    help="the end-to-end check on CIFAR-10: DIR is the 'python version' folder "
+                         "(cifar-10-batches-py: data_batch_1..5, test_batch); implies --e2e")
+    group.addoption("--e2e-plot", default=None, metavar="FILE",
+                    help="where the end-to-end plot goes (default: beside --report, REPORT.e2e.png)")
     # --strict is pytest's own flag (strict markers and config); it also selects the
     # harness's strict policy: float32 breakage fails instead of warning.
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "api(name): the API name a property judges")
+    config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
+    config.harness_e2e = {}          # classifier -> harness.e2e.GridResult
+    config.harness_e2e_data = None
     config.harness_outcomes = None
     config.harness_subject = None
     # A grader killed by SIGTERM (a CI timeout) still writes its report: pytest turns
@@ -80,7 +95,22 @@ def _judging(config) -> bool:
     return bool(config.getoption("report")) or getattr(config, "harness_judging", False)
 
 
+def e2e_enabled(config) -> bool:
+    """--e2e, --cifar DIR, or a -m expression that asks for the e2e marker."""
+    words = (config.getoption("markexpr", "") or "").replace("(", " ").replace(")", " ").split()
+    asked = any(w == "e2e" and (i == 0 or words[i - 1] != "not") for i, w in enumerate(words))
+    return bool(config.getoption("e2e") or config.getoption("cifar") or asked)
+
+
 def pytest_collection_modifyitems(config, items):
+    # The end-to-end properties: deselected unless asked for (the default run stays as
+    # fast as it was), and last, so that what they blame knows every other verdict.
+    if not e2e_enabled(config):
+        off = [item for item in items if item.get_closest_marker("e2e")]
+        if off:
+            config.hook.pytest_deselected(items=off)
+            items[:] = [item for item in items if not item.get_closest_marker("e2e")]
+    items.sort(key=lambda item: bool(item.get_closest_marker("e2e")))
     config.harness_judging = any(item.get_closest_marker("api") for item in items)
     if config.harness_outcomes is not None and config.harness_outcomes.harness_error:
         config.hook.pytest_deselected(items=list(items))
@@ -111,11 +141,36 @@ def pytest_sessionstart(session):
             limits = dict(call_timeout=config.getoption("call_timeout"),
                           total_timeout=config.getoption("total_timeout"), isolation=isolation,
                           function_budget=config.getoption("function_budget"))
+        if e2e_enabled(config):
+            config.harness_e2e_data = _e2e_data(config, limits)
         config.harness_subject = open_subject(impl, in_process=in_process, **limits)
     except (HarnessInputError, sandbox.IsolationError) as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
         _write_report(config)
+
+
+def _e2e_data(config, limits):
+    from harness import e2e
+    from harness.datasets import DataUnavailable
+    cifar = config.getoption("cifar")
+    try:
+        data = e2e.load(cifar)
+    except DataUnavailable as exc:
+        raise HarnessInputError(f"the end-to-end check: {exc}") from None
+    if not limits:  # --in-process: no limits
+        return data
+    # test_one_param_set is called once per grid point (up to 50): its budget of worker time
+    # is the check's, unless --function-budget says otherwise.
+    if limits["function_budget"] == DEFAULT_FUNCTION_BUDGET:
+        limits["function_budget"] = E2E_FUNCTION_BUDGET
+    if cifar:  # the course's 2000 iterations on 40 000 images: more time and memory per call
+        if limits["call_timeout"] == DEFAULT_CALL_TIMEOUT:
+            limits["call_timeout"] = CIFAR_CALL_TIMEOUT
+        limits["total_timeout"] = max(limits["total_timeout"], CIFAR_TOTAL_TIMEOUT)
+        limits["function_budget"] = max(limits["function_budget"], CIFAR_TOTAL_TIMEOUT)
+        limits["memory_mb"] = CIFAR_MEMORY_MB
+    return data
 
 
 def pytest_report_header(config):
@@ -127,9 +182,14 @@ def pytest_report_header(config):
     else:
         where = "shipped implementation" if subject is None or subject.shipped else "submission"
         first = f"module under test: {subject.path if subject else config.getoption('impl')} ({where})"
-    return [first,
-            f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}   "
-            f"isolation: {isolation}"]
+    lines = [first,
+             f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}   "
+             f"isolation: {isolation}"]
+    data = config.harness_e2e_data
+    if data is not None:
+        lines.append(f"end to end: {data.name}, {data.setting['num_iters']} iterations per (lr, reg), "
+                     f"thresholds {data.setting['thresholds']}")
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -165,6 +225,7 @@ def pytest_runtest_makereport(item, call):
         if rep.skipped:
             return
         exc = call.excinfo.value if call.excinfo is not None else None
+        name = getattr(exc, "blame", None) or name  # the end-to-end check blames by its finding
         outcomes.record(name, rep.passed, exc, notes if rep.when == "call" else ())
 
 
@@ -184,6 +245,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if outcomes is None or not _judging(config):
         return
+    _e2e_plot(config)
     reporting = bool(config.getoption("report"))
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     outcomes.finalize(complete=reporting or interrupted,
@@ -193,6 +255,22 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1  # exit 0 if and only if the verdict is pass
 
 
+def _e2e_plot(config):
+    """The plot of validation accuracy over each grid, beside the report."""
+    path = config.getoption("e2e_plot")
+    if not path and config.getoption("report"):
+        report = Path(config.getoption("report"))
+        path = str(report.with_name(report.stem + ".e2e.png"))
+    if not config.harness_e2e or not path:
+        return
+    from harness import e2e
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        config.harness_e2e_plot = e2e.plot(config.harness_e2e, path, config.harness_e2e_data.name)
+    except Exception as exc:  # the plot is a convenience: its failure must not cost the verdict
+        config.harness_e2e_plot = f"plot: not written ({type(exc).__name__}: {exc})"
+
+
 def pytest_terminal_summary(terminalreporter, config):
     outcomes = config.harness_outcomes
     if outcomes is not None and outcomes.harness_error:
@@ -200,6 +278,12 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     if outcomes is None or not _judging(config):
         return
+    if config.harness_e2e:
+        terminalreporter.section("end to end")
+        for result in config.harness_e2e.values():
+            terminalreporter.write_line(result.summary())
+        terminalreporter.write_line(getattr(config, "harness_e2e_plot", None)
+                                    or "plot: none (give --report FILE or --e2e-plot FILE)")
     terminalreporter.section("verdict")
     for line in summary_lines(outcomes):
         terminalreporter.write_line(line)

@@ -193,7 +193,7 @@ def in_shard(subs: Sequence[Submission], shard: Optional[Shard]) -> List[Submiss
 
 def child_command(file: Path, report: Path, strict: bool = False,
                   profile: Optional[str] = None, in_process: bool = False,
-                  isolation: str = "auto") -> List[str]:
+                  isolation: str = "auto", extra: Sequence[str] = ()) -> List[str]:
     """The single-file command that grades one submission, with what costs CPU and judges
     nothing left out (measured: 1.2 CPU-seconds of every submission's start-up):
     --assert=plain: pytest would otherwise re-compile, with its assertion rewriting, every
@@ -209,7 +209,7 @@ def child_command(file: Path, report: Path, strict: bool = False,
         cmd.append("--strict")
     if in_process:
         cmd.append("--in-process")
-    return cmd
+    return cmd + list(extra)
 
 
 def write_atomically(path: str, data: dict) -> None:
@@ -305,9 +305,11 @@ class Grader:
     """Grades submissions one subprocess each; kill_all() stops every running one."""
 
     def __init__(self, report_dir: Path, strict: bool = False, profile: Optional[str] = None,
-                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False, isolation: str = "auto"):
+                 timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False, isolation: str = "auto",
+                 e2e: Sequence[str] = ()):
         self.report_dir = Path(report_dir)
         self.isolation = isolation
+        self.e2e = list(e2e)  # the end-to-end check's arguments (harness/e2e.py, batch_args)
         self.strict = strict
         self.in_process = in_process
         self.policy = "strict" if strict else "course"
@@ -351,8 +353,9 @@ class Grader:
         # documented shape and agrees with the exit status is copied to REPORT_DIR.
         with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
             report_path = Path(tmp) / "report.json"
+            plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
             cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
-                                self.isolation)
+                                self.isolation, self.e2e + plot)
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
             env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
             returncode: Optional[int] = None
@@ -664,6 +667,9 @@ class BatchSession:
         self.in_process = bool(opt("in_process", False))  # the trusted fast path, if asked
         self.isolation = opt("isolation", "auto")
         self.timeout = _timeout_from_env()
+        from harness.e2e import batch_args
+        self.e2e, e2e_note = batch_args(config)
+        self.notes += [e2e_note] if e2e_note else []
         self.graded: Optional[List[Graded]] = None
         self.seconds = 0.0
         self.error: Optional[str] = None
@@ -723,7 +729,7 @@ class BatchSession:
         if self.shard is not None and not self.submissions:
             self._line(f"note: no submission of this class falls in shard {self.shard}")
         grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process,
-                        self.isolation)
+                        self.isolation, self.e2e)
         rewrite = (lambda text: tr.rewrite(text, erase=True)) if self._on_terminal() else None
         progress = Progress(len(self.submissions), self.jobs, self._line, rewrite)
         start = time.monotonic()

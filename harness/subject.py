@@ -89,6 +89,11 @@ class Subject:
         by the submission, it comes back as `obj` itself. Not for plain data."""
         return obj
 
+    def keep(self, value):
+        """Plain data (a tensor, a dict of tensors) placed on the submission's side once;
+        the result, passed as an argument, names it there without sending it again."""
+        return value
+
     def replacing(self, name: str, value):
         """A context manager: the submission's module global `name` is `value` (e.g. a
         stand-in) inside the block."""

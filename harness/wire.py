@@ -68,6 +68,9 @@ def encode(value, ref_of=lambda v: None, depth=0):
     if kind in (list, tuple):
         return {"__" + kind.__name__ + "__": [encode(v, ref_of, depth + 1) for v in value]}
     if kind is dict and all(type(k) is str for k in value):
+        ref = ref_of(value)  # a dict the worker keeps (Subject.keep) goes back as its reference
+        if ref is not None:
+            return ref
         return {"__dict__": {k: encode(v, ref_of, depth + 1) for k, v in value.items()}}
     ref = ref_of(value)
     if ref is not None:

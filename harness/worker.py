@@ -34,6 +34,7 @@ from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError
 
 HERE = Path(__file__).resolve().parent
 KEPT_OUTPUT = 64 * 1024
+KEEP_BLOCK = 64 * 2**20    # Subject.keep sends larger tensors in blocks of rows
 ENV_KEPT = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -191,7 +192,7 @@ class WorkerSubject(Subject):
 
     def _send(self, message, deadline):
         """Write a request, giving up at the deadline (a worker may stop reading)."""
-        data = wire.frame(message)
+        data = memoryview(wire.frame(message))  # a view: slicing a bytes copied it (quadratic)
         fd = self.requests.fileno()
         while data:
             left = deadline - time.monotonic()
@@ -426,6 +427,19 @@ class WorkerSubject(Subject):
     def set_attribute(self, obj, attr: str, value) -> None:
         self._request(f"setting {obj.type_name}.{attr}", None,
                       {"op": "setattr", "ref": obj.ref_id, "attr": attr, "value": self._encode(value)})
+
+    def keep(self, value):
+        if type(value) is dict:
+            value = {k: self.keep(v) if type(v) is torch.Tensor else v for k, v in value.items()}
+        elif type(value) is torch.Tensor and value.dim() and value.nbytes > KEEP_BLOCK:
+            ref = self._request("keep", None, {"op": "keep", "empty": list(value.shape),
+                                               "dtype": str(value.dtype)[6:]})
+            rows = max(1, KEEP_BLOCK // max(1, value[0].nbytes))
+            for at in range(0, len(value), rows):
+                self._request("keep", None, {"op": "fill", "ref": ref.ref_id, "at": at,
+                                             "value": self._encode(value[at:at + rows])})
+            return ref
+        return self._request("keep", None, {"op": "keep", "value": self._encode(value)})
 
     def is_subclass(self, a: str, b: str) -> bool:
         return self._request("issubclass", None, {"op": "is_subclass", "a": a, "b": b})

@@ -178,6 +178,16 @@ class Worker:
             else:
                 self.module.__dict__[req["name"]] = old
             return {"ok": True, "value": None}
+        if op == "keep":  # data sent once and named by reference afterwards (Subject.keep)
+            if "empty" in req:  # a tensor over the message limit, filled block by block
+                value = torch.empty(req["empty"], dtype=getattr(torch, req["dtype"]))
+            else:
+                value = decode(req["value"], self.resolve)
+            return {"ok": True, "value": {"__ref__": self.register(value), "type": type(value).__name__}}
+        if op == "fill":
+            block = decode(req["value"], self.resolve)
+            self.objects[req["ref"]][req["at"]:req["at"] + len(block)] = block
+            return {"ok": True, "value": None}
         if op == "is_subclass":
             a, b = getattr(self.module, req["a"]), getattr(self.module, req["b"])
             return {"ok": True, "value": isinstance(a, type) and isinstance(b, type) and issubclass(a, b)}

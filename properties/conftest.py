@@ -21,3 +21,9 @@ def _judged_function_is_reachable(request, subject):
     reason = subject.unavailable(marker.args[0])
     if reason:
         raise SubmissionError(reason)
+
+
+@pytest.fixture(scope="session")
+def e2e_data(request):
+    """The real images of the end-to-end check (loaded at the start when it is on)."""
+    return request.config.harness_e2e_data
