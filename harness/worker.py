@@ -81,13 +81,15 @@ class _Refused(Exception):
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
                  total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0,
-                 isolation: Optional[sandbox.Isolation] = None, function_budget: float = 60.0):
+                 isolation: Optional[sandbox.Isolation] = None, function_budget: float = 15.0,
+                 budgets: Optional[dict] = None):
         self.path = check_file(path)
         self.isolation = isolation or sandbox.choose("auto")
         self.shipped = self.path == SHIPPED
         self.call_timeout, self.total_timeout = call_timeout, total_timeout
         self.memory_mb, self.import_timeout = memory_mb, import_timeout
         self.function_budget = function_budget
+        self.budgets = dict(budgets or {})  # name -> its own budget, where it is not the default
         self.used = 0.0
         self.spent = {}            # name -> seconds of worker time its calls took
         self.hung = {}             # name -> why its calls fail at once
@@ -288,9 +290,10 @@ class WorkerSubject(Subject):
             elapsed = time.monotonic() - start
             self.used += elapsed
             self.spent[key] = self.spent.get(key, 0.0) + elapsed
-            if self.spent[key] > self.function_budget and key not in self.hung:
+            budget = self.budgets.get(key, self.function_budget)
+            if self.spent[key] > budget and key not in self.hung:
                 self.hung[key] = (f"{what} was not run again: its calls took more than their budget of "
-                                  f"{self.function_budget:.0f} s of worker time")
+                                  f"{budget:.0f} s of worker time")
         if "printed" in reply:  # requests that ran submission code
             self.printed = reply["printed"]
         if not reply.get("ok"):
