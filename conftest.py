@@ -7,8 +7,8 @@ import threading
 import pytest
 from hypothesis import HealthCheck, settings
 
-from harness import batch
-from harness.report import Outcomes, summary_lines, write_atomically
+from harness import batch, repro
+from harness.report import Outcomes, failure_lines, summary_lines, write_atomically
 from harness.subject import HarnessInputError, open_subject
 
 _common = dict(deadline=None, report_multiple_bugs=False, print_blob=False,
@@ -41,8 +41,16 @@ def pytest_addoption(parser):
     # harness's strict policy: float32 breakage fails instead of warning.
 
 
+def _readable(config) -> bool:
+    """The student's view: each failing function's message once, then the verdict; no
+    tracebacks through the harness, no Hypothesis dumps (-v or --tb=long show them all)."""
+    return config.getoption("verbose", 0) <= 0 and config.getoption("tbstyle", "auto") not in ("long", "native")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "api(name): the API name a property judges")
+    if _readable(config):  # float32 remarks are notes in the verdict, not warnings
+        config.addinivalue_line("filterwarnings", "ignore::harness.policy.Float32Warning")
     config.harness_outcomes = None
     config.harness_subject = None
     # A grader killed by SIGTERM (a CI timeout) still writes its report: pytest turns
@@ -85,6 +93,7 @@ def pytest_sessionstart(session):
         config.harness_subject = open_subject(impl, in_process=config.getoption("in_process"),
                                               call_timeout=config.getoption("call_timeout"),
                                               total_timeout=config.getoption("total_timeout"))
+        repro.set_target(config.harness_subject.path)
     except HarnessInputError as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
@@ -141,8 +150,23 @@ def _write_report(config):
         write_atomically(path, config.harness_outcomes.as_json())
 
 
+def _fold_property_failures(config):
+    """Take the properties' failures out of pytest's own listing: the verdict shows them,
+    one message per function (the harness's own tests keep their tracebacks)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not _readable(config):
+        return
+    for key in ("failed", "error"):
+        reports = reporter.stats.get(key, [])
+        judged = [r for r in reports if "api" in getattr(r, "keywords", {})]
+        if judged:
+            reporter.stats[key] = [r for r in reports if r not in judged]
+            reporter.stats.setdefault("failed properties", []).extend(judged)
+
+
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    _fold_property_failures(config)
     if config.harness_subject is not None:
         config.harness_subject.close()
     outcomes = config.harness_outcomes
@@ -167,6 +191,11 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     if outcomes is None or not _judging(config):
         return
+    failures = failure_lines(outcomes)
+    if failures:
+        terminalreporter.section("what fails, and how to reproduce it")
+        for line in failures:
+            terminalreporter.write_line(line)
     terminalreporter.section("verdict")
     for line in summary_lines(outcomes):
         terminalreporter.write_line(line)
