@@ -141,7 +141,9 @@ def pytest_runtest_makereport(item, call):
         if rep.skipped:
             return
         exc = call.excinfo.value if call.excinfo is not None else None
-        outcomes.record(name, rep.passed, exc, notes if rep.when == "call" else ())
+        subject = item.config.harness_subject
+        probe = (lambda *args: subject.call(name, *args)) if subject is not None and not rep.passed else None
+        outcomes.record(name, rep.passed, exc, notes if rep.when == "call" else (), probe)
 
 
 def _write_report(config):

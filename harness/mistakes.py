@@ -123,7 +123,7 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
         if not count_correct_grad:
             g[rows, y] = 0
         coeff = g.clone()
-        coeff[rows, y] = -g.sum(dim=1)
+        coeff[rows, y] = -g.sum(dim=0 if grad == "count_per_class" else 1)
         if grad == "correct_only":
             keep = torch.zeros_like(coeff)
             keep[rows, y] = coeff[rows, y]
@@ -160,11 +160,11 @@ def _probe_answer(ev):
     """The submission's answer on one richer case (every margin kind, reg > 0), asked once."""
     if "_probe" not in ev:
         from harness.tolerance import loss_bounds
-        W = ev["W"]
+        W = ev.get("W", torch.zeros(1, dtype=torch.float64))
         gen = torch.Generator().manual_seed(0)
-        X = (2 * torch.randn(6, 3, generator=gen, dtype=torch.float64)).to(W.dtype).to(W.device)
+        X = (2 * torch.randn(4, 3, generator=gen, dtype=torch.float64)).to(W.dtype).to(W.device)
         Wp = (0.5 * torch.randn(3, 4, generator=gen, dtype=torch.float64)).to(W.dtype).to(W.device)
-        y = torch.tensor([0, 1, 2, 3, 1, 1], device=W.device)
+        y = torch.tensor([0, 1, 1, 3], device=W.device)  # N = C: a sum over the wrong axis still runs
         ev["_probe"] = None
         loss, dW = ev["probe"](Wp, X, y, 0.1)
         b = loss_bounds(ev["model"], Wp, X, y, 0.1, W.dtype)
@@ -191,6 +191,17 @@ def loss_variant(ev, **mistake):
         if case is not None:
             probed = _variant_matches(ev, *case, mistake)
     return probed is not False
+
+
+@recognizer
+def crash_then_variant(ev, model, **mistake):
+    """The loss raised on the counterexample; on the square probe (N = C) it runs and gives
+    the mistaken answer."""
+    if ev.get("kind") != "error" or "probe" not in ev:
+        return False
+    ev = dict(ev, model=model)
+    case = _probe_answer(ev)
+    return bool(_variant_matches(ev, *case, mistake))
 
 
 @recognizer

@@ -53,8 +53,9 @@ class Outcomes:
                 "    " + line for line in self.repro[name].splitlines())
         self.messages[name].append(text)
 
-    def record(self, name: str, passed: bool, exc: Optional[BaseException] = None, notes=()):
-        """One test's result for `name` (exc: the exception that failed it)."""
+    def record(self, name: str, passed: bool, exc: Optional[BaseException] = None, notes=(), probe=None):
+        """One test's result for `name` (exc: the exception that failed it; probe: calls `name`
+        once more, for naming the mistake behind an error)."""
         if name not in self.status:
             return
         self.judged[name] += 1
@@ -68,7 +69,10 @@ class Outcomes:
             self._raise_to(name, "missing")
         elif isinstance(exc, SubmissionError) or not isinstance(exc, AssertionError):
             self._raise_to(name, "error")
-            found = mistakes.recognize({"kind": "error", "function": name, "text": text})
+            evidence = {"kind": "error", "function": name, "text": text}
+            if probe is not None:
+                evidence["probe"] = probe
+            found = mistakes.recognize(evidence)
             if found:
                 mistake = found.id
                 text += f"\n  looks like: {found.looks_like}"
