@@ -1,7 +1,7 @@
 """The verdict: per-function outcomes gathered from the test run, and the JSON report.
 
 Its top level is a Gradescope results.json (score, max_score, tests), plus
-"verdict" and "functions" (SPEC.md, the harness's interface).
+"verdict" and "functions" (SPEC.md, The harness's interface).
 """
 import json
 import os

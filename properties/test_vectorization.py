@@ -24,6 +24,6 @@ def test_work_does_not_grow_with_n(subject, row):
     for what, unit in (("ops", "tensor operations dispatched"), ("lines", "lines of Python run")):
         if large[what] > small[what]:
             fail(row.name, "is not vectorized: its work grows with the number of examples N"
-                           " (SPEC: no Python loop over examples; do not call the naive version)",
+                           " (SPEC.md, Losses: no Python loop over examples; do not call the naive version)",
                  [f"{unit}: {small[what]} at N = {SIZES[0]}, {large[what]} at N = {SIZES[1]}",
                   "rewrite the loop over examples as whole-matrix operations (X @ W, masks, gather)"])
