@@ -71,7 +71,7 @@ def check(call, W, X, y, reg, expected_loss, allowed_loss, expected_dW, allowed_
         f"loss: expected a 0-dim tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}"
     assert type(dW) is torch.Tensor and (dW.shape, dW.dtype, dW.device) == (W.shape, W.dtype, W.device), \\
         f"dW: expected a tensor like W {tuple(W.shape)} {W.dtype} {W.device}, got {type(dW).__name__} {getattr(dW, 'shape', '')} {getattr(dW, 'dtype', '')}"
-    assert dW.untyped_storage().data_ptr() != W.untyped_storage().data_ptr(), "dW shares its memory with W"
+    assert dW.untyped_storage().data_ptr() != W.untyped_storage().data_ptr(), "dW: expected a new tensor, got W itself (they share memory)"
     got = float(loss)
     assert abs(got - expected_loss) <= allowed_loss or (inf_ok and got == math.inf), \\
         f"loss: expected {expected_loss!r} (+- {allowed_loss:.2g}), got {got!r}"
