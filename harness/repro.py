@@ -87,8 +87,8 @@ def loss_case_lines(call: str, case: dict) -> str:
     allowed = case["allowed_dW"]
     if allowed.numel() and bool((allowed == allowed.flatten()[0]).all()):
         case["allowed_dW"] = float(allowed.flatten()[0])   # one number for every entry
-    args = ", ".join(f"{k}={literal(v)}" for k, v in case.items())
-    return f"check({call}, {args})"
+    args = "".join(f",\n      {k}={literal(v)}" for k, v in case.items())
+    return f"check({call}{args})"
 
 
 def loss_snippet(call: str, cases) -> str:
