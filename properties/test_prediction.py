@@ -31,10 +31,11 @@ def predict_repro(W, X, **kw):
 
 def check_predictions(who, labels, W, X, repro, evidence=None):
     """labels must be an int64 (N,) tensor of a row's argmax (any index tied with it, up to rounding)."""
-    ev = dict(evidence or {}, function=who.split(".")[0])
+    def ev_(**facts):  # the caller's evidence (a class's rule) wins over these facts
+        return dict(facts, function=who.split(".")[0], **(evidence or {}))
     if type(labels) is not torch.Tensor:
         fail(who, f"must return a torch.Tensor of labels ({SPEC})", [f"got {type_name(labels)}"], repro,
-             dict(ev, rule="form"))
+             ev_(rule="form"))
     N, C = X.shape[0], W.shape[1]
     want = ((N,), torch.int64, X.device)
     got = (tuple(labels.shape), labels.dtype, labels.device)
@@ -42,11 +43,11 @@ def check_predictions(who, labels, W, X, repro, evidence=None):
         shape = {(N, 1): "keepdim", (N, C): "scores"}.get(tuple(labels.shape))
         fail(who, f"must return an int64 tensor of shape (N,) on X's device ({SPEC})",
              [f"expected {want}, got {got}"], repro,
-             dict(ev, rule="form", shape=shape, float_labels=labels.is_floating_point()))
+             ev_(rule="form", shape=shape, float_labels=labels.is_floating_point()))
     scores = X.double().cpu() @ W.double().cpu()
     lab = labels.cpu()
     if bool(((lab < 0) | (lab >= C)).any()):
-        fail(who, f"labels must lie in 0 .. C-1 ({SPEC})", [f"got {lab.tolist()}"], repro, dict(ev, rule="range"))
+        fail(who, f"labels must lie in 0 .. C-1 ({SPEC})", [f"got {lab.tolist()}"], repro, ev_(rule="range"))
     top = scores.max(dim=1).values
     chosen = scores.gather(1, lab.unsqueeze(1)).squeeze(1)
     slack = argmax_slack(W, X, W.dtype).max(dim=1).values
@@ -56,7 +57,7 @@ def check_predictions(who, labels, W, X, repro, evidence=None):
         argmin = bool((chosen[bad] == scores[bad].min(dim=1).values).all())
         fail(who, f"must predict argmax_c (X @ W)[:, c] ({SPEC})",
              [f"row {i}: scores {[round(v, 6) for v in scores[i].tolist()]}, expected label "
-              f"{int(scores[i].argmax())}, got {int(lab[i])}"], repro, dict(ev, rule="argmax", argmin=argmin))
+              f"{int(scores[i].argmax())}, got {int(lab[i])}"], repro, ev_(rule="argmax", argmin=argmin))
 
 
 @pytest.mark.parametrize("device", DEVICES)
