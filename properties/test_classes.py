@@ -120,7 +120,13 @@ def test_train_runs_train_linear_classifier(subject, note):
         if direct[0] == "raised" and got[1] == direct[1]:
             note(f"{BASE}: fails because train_linear_classifier fails ({direct[1][:100]})")
             return
-        raise attach_repro(SubmissionError(f"{BASE}.train(...) raised {got[1]}"), repro)
+        if direct[0] == "raised":
+            raise attach_repro(SubmissionError(f"{BASE}.train(...) raised {got[1]}"), repro)
+        fail(BASE, "train must run train_linear_classifier(self.loss, self.W, X_train, y_train, learning_rate,"
+                   f" reg, num_iters, batch_size, verbose) with its arguments as given ({SPEC})",
+             [f"train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=7, batch_size=5) raised {got[1][:160]}",
+              "train_linear_classifier(loss, None, X, y, 1e-2, 1e-3, 7, 5) returns"], repro,
+             {"rule": "train", "batches_differ": True})
     calls = subject.spy_state(spy)["calls"]
     direct_calls = subject.spy_state(direct_spy)["calls"]
     if direct[0] == "raised" or not same(_seen(calls), _seen(direct_calls)):
