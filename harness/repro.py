@@ -253,7 +253,10 @@ def same_calls(a, b):  # the same W, batch shapes and reg at every call of the l
 clf = lc.LinearClassifier()
 clf.loss = SpyLoss()  # the loss a subclass would supply
 random.seed(7); torch.manual_seed(7)
-history = clf.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=7, batch_size=5)
+try:
+    history = clf.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=7, batch_size=5)
+except Exception as exc:
+    raise AssertionError(f"expected train to run train_linear_classifier with its arguments, got {type(exc).__name__}: {exc}") from exc
 spy = SpyLoss()
 random.seed(7); torch.manual_seed(7)
 W, expected_history = lc.train_linear_classifier(spy, None, X, y, 1e-2, 1e-3, 7, 5)
