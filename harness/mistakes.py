@@ -105,7 +105,7 @@ def _close(got, want, tol) -> bool:
 
 def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_correct_grad=False,
               loss_div="N", grad_div="N", reg_loss=1.0, reg_grad=2.0, sign=1.0, grad="right",
-              shift="row", norm_dim=1, loss_terms="correct"):
+              shift="row", norm_dim=1, loss_terms="correct", transposed=False):
     """(loss, dW) in float64 of `model` with the given mistakes put in."""
     W, X = W.detach().to("cpu", torch.float64), X.detach().to("cpu", torch.float64)
     y = y.detach().cpu()
@@ -140,6 +140,8 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
         elif grad == "columns":
             coeff[:, torch.unique(y)] -= 1
     data_dW = sign * (X.t() @ coeff)
+    if transposed:  # (coeff.T @ X): runs only when D == C
+        data_dW = data_dW.t()
     divide = {"N": N, "1": 1, "NC": N * C}
     loss = data / divide[loss_div] + reg_loss * reg * float((W * W).sum())
     dW = data_dW / divide[grad_div] + reg_grad * reg * W
@@ -191,6 +193,14 @@ def loss_variant(ev, **mistake):
         if case is not None:
             probed = _variant_matches(ev, *case, mistake)
     return probed is not False
+
+
+@recognizer
+def transposed_grad(ev):
+    """dW of shape (C, D) where W is (D, C); or, where D == C lets it run, the transpose."""
+    if ev.get("kind") == "form":
+        return ev.get("what") == "dW" and bool(ev.get("transposed"))
+    return ev.get("kind") == "loss" and ev["W"].shape[0] == ev["W"].shape[1] and loss_variant(ev, transposed=True)
 
 
 @recognizer
