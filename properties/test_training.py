@@ -35,17 +35,19 @@ def run(subject, W, X, y, lr, reg, num_iters, batch_size, repro, verbose=False):
     return subject.spy_state(spy), out[0], out[1]
 
 
-def sample_batch_fault(subject, X, y, batch_size):
-    """Why the submission's own sample_batch gives a wrong batch here (None: it does not)."""
-    try:
-        Xb, yb = subject.call("sample_batch", X, y, X.shape[0], batch_size)
-    except Exception as exc:  # raises, missing, or not a pair
-        return f"it fails: {str(exc).splitlines()[0][:120]}"
-    if tuple(Xb.shape) != (batch_size, X.shape[1]) or tuple(yb.shape) != (batch_size,):
-        return f"it returns shapes {tuple(Xb.shape)}, {tuple(yb.shape)} for batch_size {batch_size}"
-    rows = Xb[:, 0].long()
-    if not (torch.equal(Xb, X[rows]) and torch.equal(yb, y[rows])):
-        return "its rows do not come with their own labels"
+def sample_batch_fault(subject, X, y, batch_size, draws=20):
+    """Why the submission's own sample_batch gives wrong batches here (None: it does not).
+    A wrong batch may be right by chance (labels drawn apart can match): it draws 20 times."""
+    for _ in range(draws):
+        try:
+            Xb, yb = subject.call("sample_batch", X, y, X.shape[0], batch_size)
+        except Exception as exc:  # raises, missing, or not a pair
+            return f"it fails: {str(exc).splitlines()[0][:120]}"
+        if tuple(Xb.shape) != (batch_size, X.shape[1]) or tuple(yb.shape) != (batch_size,):
+            return f"it returns shapes {tuple(Xb.shape)}, {tuple(yb.shape)} for batch_size {batch_size}"
+        rows = Xb[:, 0].long()
+        if not (torch.equal(Xb, X[rows]) and torch.equal(yb, y[rows])):
+            return "its rows do not come with their own labels"
     return None
 
 
