@@ -5,6 +5,7 @@ give what the submission's own svm_loss_vectorized gives (Softmax.loss: its
 softmax_loss_vectorized), train must run its train_linear_classifier, predict its
 predict_linear_classifier; when the callee is wrong the class gets a note, not a
 failure. A class that does not delegate is judged against the oracle instead."""
+import numpy as np
 import torch
 from hypothesis import given
 
@@ -51,6 +52,8 @@ def same(a, b) -> bool:
             torch.equal(torch.nan_to_num(a), torch.nan_to_num(b)) and torch.equal(a.isnan(), b.isnan()))
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(same(u, v) for u, v in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
     if isinstance(a, float) and a != a:
         return b != b
     return a == b if isinstance(a, (type(None), bool, int, float, str)) else a is b
