@@ -61,7 +61,7 @@ def test_rows_with_their_labels(subject, n, d, batch_size, seed):
                    + f" ({SPEC})",
              [f"expected shapes {want}, got {tuple(X_batch.shape)}, {tuple(y_batch.shape)}"], repro,
              evidence(subject, rule="shape",  # short of rows it could have drawn (not of num_train)
-                      short_by=batch_size - (X_batch.shape[0] if X_batch.dim() else 0) if batch_size < n else None))
+                      short_by=batch_size - (X_batch.shape[0] if X_batch.dim() else 0) if batch_size <= n else None))
     if X_batch.dtype != X.dtype or y_batch.dtype != y.dtype or X_batch.device != X.device:
         fail(NAME, f"the batch must keep the dtype and device of X and y ({SPEC})",
              [f"got {X_batch.dtype}, {y_batch.dtype} on {X_batch.device}"], repro,
