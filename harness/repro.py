@@ -138,7 +138,7 @@ def draw(X, y, batch_size, seed=None):
     for k in range(batch_size):
         i = int(X_batch[k, 0])  # row i of X starts with the number i
         assert 0 <= i < X.shape[0] and torch.equal(X_batch[k], X[i]), \\
-            f"X_batch[{k}] = {X_batch[k].tolist()} is not a row of X"
+            f"X_batch[{k}]: expected a row of X, got {X_batch[k].tolist()}"
         assert y_batch[k] == y[i], f"X_batch[{k}] is X[{i}]: expected its label {int(y[i])}, got {int(y_batch[k])}"
     return X_batch[:, 0].long().tolist()
 '''
