@@ -139,6 +139,7 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
 
 
 def test_verbose_prints_progress(subject):
+    """verbose=True prints a progress line from iteration 0."""
     X, y = indexed_data(6, 3)
     repro = snippet(bind(X=X, y=y) + """
 import contextlib, io
@@ -149,7 +150,10 @@ with contextlib.redirect_stdout(printed):
                                batch_size=4, verbose=True)
 assert printed.getvalue().strip(), "expected a progress line with verbose=True, got nothing printed"
 print("ok")""")
-    run(subject, None, X, y, 1e-3, 0.0, 3, 4, repro, verbose=True)
+    try:
+        run(subject, None, X, y, 1e-3, 0.0, 3, 4, repro, verbose=True)
+    except CalleeFails:
+        return  # sample_batch raises here: blamed there
     if not subject.printed.strip():
         fail(NAME, f"with verbose=True must print progress (every 100 iterations, from iteration 0; {SPEC})",
              ["nothing was printed for num_iters = 3"], repro, {"rule": "verbose"})
