@@ -283,3 +283,39 @@ second.load(path)
 assert isinstance(second.W, torch.Tensor) and second.W.shape == W.shape and torch.equal(second.W.cpu(), W), \\
     f"expected load to give back W = {W.tolist()}, got {second.W!r}"
 print("ok")''')
+
+
+# ------------------------------------------------------------ vectorization
+
+VECTORIZED_CHECK = '''
+from torch.utils._python_dispatch import TorchDispatchMode
+
+
+class Count(TorchDispatchMode):  # counts the tensor operations a call dispatches
+    def __init__(self):
+        super().__init__()
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += 1
+        return func(*args, **(kwargs or {}))
+
+
+def work(N, D=5, C=4):
+    gen = torch.Generator().manual_seed(N)
+    W = torch.randn(D, C, generator=gen, dtype=torch.float64)
+    X = torch.randn(N, D, generator=gen, dtype=torch.float64)
+    y = torch.randint(C, (N,), generator=gen)
+    with Count() as count:
+        FN(W, X, y, 0.1)
+    return count.ops
+
+
+small, large = work(8), work(32)
+assert large <= small, f"expected no more tensor operations at N = 32 than at N = 8 (no loop over examples), got {small} at N = 8 and {large} at N = 32"
+print("ok")
+'''
+
+
+def vectorized_snippet(name: str) -> str:
+    return snippet(f"FN = lc.{name}\n" + VECTORIZED_CHECK)

@@ -5,6 +5,7 @@ import torch
 
 from harness.api import VECTORIZED_LOSSES
 from harness.compare import fail
+from harness.repro import vectorized_snippet
 from properties.params import names
 
 SIZES = (8, 32)  # a loop over examples adds at least one op (or line) per example
@@ -26,4 +27,5 @@ def test_work_does_not_grow_with_n(subject, row):
             fail(row.name, "is not vectorized: its work grows with the number of examples N"
                            " (SPEC.md, Losses: no Python loop over examples; do not call the naive version)",
                  [f"{unit}: {small[what]} at N = {SIZES[0]}, {large[what]} at N = {SIZES[1]}",
-                  "rewrite the loop over examples as whole-matrix operations (X @ W, masks, gather)"])
+                  "rewrite the loop over examples as whole-matrix operations (X @ W, masks, gather)"],
+                 vectorized_snippet(row.name))
