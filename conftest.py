@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from harness import batch, sandbox
-from harness.report import Outcomes, summary_lines, write_atomically
+from harness import batch, repro, sandbox
+from harness.report import Outcomes, failure_lines, summary_lines, write_atomically
 from harness.subject import HarnessInputError, open_subject
 
 _common = dict(deadline=None, report_multiple_bugs=False, print_blob=False,
@@ -71,11 +71,19 @@ def pytest_addoption(parser):
     # harness's strict policy: float32 breakage fails instead of warning.
 
 
+def _readable(config) -> bool:
+    """The student's view: each failing function's message once, then the verdict; no
+    tracebacks through the harness, no Hypothesis dumps (-v or --tb=long show them all)."""
+    return config.getoption("verbose", 0) <= 0 and config.getoption("tbstyle", "auto") not in ("long", "native")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "api(name): the API name a property judges")
     config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
     config.harness_e2e = {}          # classifier -> harness.e2e.GridResult
     config.harness_e2e_data = None
+    if _readable(config):  # float32 remarks are notes in the verdict, not warnings
+        config.addinivalue_line("filterwarnings", "ignore::harness.policy.Float32Warning")
     config.harness_outcomes = None
     config.harness_subject = None
     # A grader killed by SIGTERM (a CI timeout) still writes its report: pytest turns
@@ -147,6 +155,7 @@ def pytest_sessionstart(session):
         if e2e_enabled(config):
             config.harness_e2e_data = _e2e_data(config, limits)
         config.harness_subject = open_subject(impl, in_process=in_process, **limits)
+        repro.set_target(config.harness_subject.path)
     except (HarnessInputError, sandbox.IsolationError) as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
@@ -229,7 +238,9 @@ def pytest_runtest_makereport(item, call):
             return
         exc = call.excinfo.value if call.excinfo is not None else None
         name = getattr(exc, "blame", None) or name  # the end-to-end check blames by its finding
-        outcomes.record(name, rep.passed, exc, notes if rep.when == "call" else ())
+        subject = item.config.harness_subject
+        probe = (lambda *args: subject.call(name, *args)) if subject is not None and not rep.passed else None
+        outcomes.record(name, rep.passed, exc, notes if rep.when == "call" else (), probe)
 
 
 def _write_report(config):
@@ -238,8 +249,23 @@ def _write_report(config):
         write_atomically(path, config.harness_outcomes.as_json())
 
 
+def _fold_property_failures(config):
+    """Take the properties' failures out of pytest's own listing: the verdict shows them,
+    one message per function (the harness's own tests keep their tracebacks)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not _readable(config):
+        return
+    for key in ("failed", "error"):
+        reports = reporter.stats.get(key, [])
+        judged = [r for r in reports if "api" in getattr(r, "keywords", {})]
+        if judged:
+            reporter.stats[key] = [r for r in reports if r not in judged]
+            reporter.stats.setdefault("failed properties", []).extend(judged)
+
+
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    _fold_property_failures(config)
     if config.harness_subject is not None:
         config.harness_subject.close()
     outcomes = config.harness_outcomes
@@ -287,6 +313,11 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line(result.summary())
         terminalreporter.write_line(getattr(config, "harness_e2e_plot", None)
                                     or "plot: none (give --report FILE or --e2e-plot FILE)")
+    failures = failure_lines(outcomes)
+    if failures:
+        terminalreporter.section("what fails, and how to reproduce it")
+        for line in failures:
+            terminalreporter.write_line(line)
     terminalreporter.section("verdict")
     for line in summary_lines(outcomes):
         terminalreporter.write_line(line)

@@ -72,6 +72,12 @@ def encode(value, ref_of=lambda v: None, depth=0):
         if ref is not None:
             return ref
         return {"__dict__": {k: encode(v, ref_of, depth + 1) for k, v in value.items()}}
+    if kind.__module__ == "numpy" and getattr(value, "dtype", None) is not None \
+            and value.dtype.kind in "biuf" and value.dtype.isnative:  # numbers only, as raw bytes
+        import numpy
+        array = numpy.ascontiguousarray(value)
+        return {"__numpy__": encode_tensor(torch.from_numpy(array.reshape(-1).copy())),
+                "shape": list(array.shape), "scalar": kind is not numpy.ndarray}
     ref = ref_of(value)
     if ref is not None:
         return ref
@@ -90,6 +96,9 @@ def decode(obj, resolve=lambda o: None):
         return tuple(decode(v, resolve) for v in obj["__tuple__"])
     if "__dict__" in obj:
         return {k: decode(v, resolve) for k, v in obj["__dict__"].items()}
+    if "__numpy__" in obj:  # an ndarray or a numpy scalar of numbers (search grids use them)
+        flat = decode_tensor(obj["__numpy__"], "cpu").numpy()
+        return flat[0] if obj.get("scalar") else flat.reshape(tuple(obj["shape"]))
     if "__foreign__" in obj:
         return Foreign(obj["__foreign__"])
     return resolve(obj)

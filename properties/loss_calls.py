@@ -3,6 +3,7 @@ inputs unchanged, the form of (loss, dW), and dW not aliasing W."""
 import torch
 
 from harness.compare import check_loss_form, fail, loss_repro
+from harness.subject import SubmissionError
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -11,20 +12,42 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
         torch.equal(torch.nan_to_num(a), torch.nan_to_num(b)))
 
 
-def call_loss(subject, row, W, X, y, reg):
-    """Returns (loss as float, dW, repro snippet)."""
-    name = row.name
-    repro = loss_repro(name, W, X, y, reg)
+def attach_repro(exc: BaseException, repro):
+    """An error of the call (it raised, hung, died) carries the repro of that call."""
+    if repro is not None and getattr(exc, "repro", None) is None:
+        exc.repro = str(repro)
+    return exc
+
+
+def evidence(subject, row) -> dict:
+    """For the mistake recognizers: the function, and a probe that calls it once more."""
+    return {"function": row.name, "probe": lambda W, X, y, reg: subject.call(row.name, W, X, y, reg)}
+
+
+def call_loss(subject, row, W, X, y, reg, call=None, method_of=None):
+    """Returns (loss as float, dW, repro). method_of: an instance whose `loss` is called."""
+    name = row.name if method_of is None else f"{method_of[1]}.loss"
+    repro = loss_repro(call or f"lc.{row.name}", row.loss_model, W, X, y, reg,
+                       allow_float=not row.vectorized and method_of is None)
     originals = {"W": W.clone(), "X": X.clone(), "y": y.clone()}
-    out = subject.call(name, W, X, y, reg)
+    try:
+        out = (subject.call(row.name, W, X, y, reg) if method_of is None
+               else subject.method(method_of[0], "loss", W, X, y, reg))
+    except (SubmissionError, AssertionError) as exc:
+        raise attach_repro(exc, repro)
+    ev = evidence(subject, row) if method_of is None else {"function": method_of[1]}
+    aliased = [1, 0] in subject.aliases  # result 1 (dW) shares memory with argument 0 (W)
     for label, current in zip(("W", "X", "y"), subject.args_after):
         if not _same(originals[label], current):
             diff = (originals[label] != current).nonzero()
             where = f" (first at index {tuple(diff[0].tolist())})" if len(diff) else ""
-            fail(name, "must not change its inputs in place (SPEC: no loss function changes W, X, y)",
-                 [f"{label} was changed by the call{where}"], repro)
-    loss, dW = check_loss_form(name, out, W, allow_float=not row.vectorized, repro=repro)
-    if [1, 0] in subject.aliases:  # result 1 (dW) shares memory with argument 0 (W)
-        fail(name, "dW must not alias W (SPEC: dW never aliases W)",
-             ["dW shares its memory with W: return a new tensor"], repro)
+            fail(name, "must not change its inputs in place (SPEC.md, Losses: no loss function changes W, X, y)",
+                 [f"{label} was changed by the call{where}"], repro,
+                 dict(ev, kind="mutation", input=label, aliased=aliased))
+    loss, dW = check_loss_form(name, out, W, allow_float=not row.vectorized and method_of is None,
+                               repro=repro, evidence=ev)
+    if aliased:
+        fail(name, "dW must not alias W (SPEC.md, Losses: dW never aliases W)",
+             ["dW shares its memory with W: return a new tensor"], repro,
+             dict(ev, kind="mutation", input="W", aliased=True))
     return loss, dW, repro

@@ -4,30 +4,50 @@ from hypothesis import given
 
 import pytest
 
-from harness.compare import type_name, fail, repro_call
+from harness.compare import type_name, fail
 from harness.policy import dtype_policy
+from harness.repro import predict_snippet
+from harness.subject import SubmissionError
 from harness.tolerance import argmax_slack
+from properties.loss_calls import attach_repro
 from properties.params import DEVICES, DTYPES, api
 from properties.strategies import loss_cases
 
 NAME = "predict_linear_classifier"
 pytestmark = api(NAME)
+SPEC = "SPEC.md, predict_linear_classifier"
 
 
-def check_predictions(who, labels, W, X, repro):
+def expectation(W, X):
+    """The oracle's labels, and how far below a row's max score a label may be (rounding)."""
+    scores = X.double().cpu() @ W.double().cpu()
+    return scores.argmax(dim=1).tolist(), argmax_slack(W, X, W.dtype).max(dim=1).values
+
+
+def predict_repro(W, X, **kw):
+    expected, slack = expectation(W, X)
+    return predict_snippet(W, X, expected, slack, **kw)
+
+
+def check_predictions(who, labels, W, X, repro, evidence=None):
     """labels must be an int64 (N,) tensor of a row's argmax (any index tied with it, up to rounding)."""
+    def ev_(**facts):  # the caller's evidence (a class's rule) wins over these facts
+        return dict(facts, function=who.split(".")[0], **(evidence or {}))
     if type(labels) is not torch.Tensor:
-        fail(who, "must return a torch.Tensor of labels", [f"got {type_name(labels)}"], repro)
-    want = ((X.shape[0],), torch.int64, X.device)
+        fail(who, f"must return a torch.Tensor of labels ({SPEC})", [f"got {type_name(labels)}"], repro,
+             ev_(rule="form"))
+    N, C = X.shape[0], W.shape[1]
+    want = ((N,), torch.int64, X.device)
     got = (tuple(labels.shape), labels.dtype, labels.device)
     if got != want:
-        fail(who, "must return an int64 tensor of shape (N,) on X's device", [f"expected {want}, got {got}"],
-             repro)
+        shape = {(N, 1): "keepdim", (N, C): "scores"}.get(tuple(labels.shape))
+        fail(who, f"must return an int64 tensor of shape (N,) on X's device ({SPEC})",
+             [f"expected {want}, got {got}"], repro,
+             ev_(rule="form", shape=shape, float_labels=labels.is_floating_point()))
     scores = X.double().cpu() @ W.double().cpu()
-    C = W.shape[1]
     lab = labels.cpu()
     if bool(((lab < 0) | (lab >= C)).any()):
-        fail(who, "labels must lie in 0 .. C-1", [f"got {lab.tolist()}"], repro)
+        fail(who, f"labels must lie in 0 .. C-1 ({SPEC})", [f"got {lab.tolist()}"], repro, ev_(rule="range"))
     top = scores.max(dim=1).values
     chosen = scores.gather(1, lab.unsqueeze(1)).squeeze(1)
     slack = argmax_slack(W, X, W.dtype).max(dim=1).values
@@ -35,9 +55,9 @@ def check_predictions(who, labels, W, X, repro):
     if bool(bad.any()):
         i = int(bad.nonzero()[0])
         argmin = bool((chosen[bad] == scores[bad].min(dim=1).values).all())
-        fail(who, "must predict argmax_c (X @ W)[:, c]",
+        fail(who, f"must predict argmax_c (X @ W)[:, c] ({SPEC})",
              [f"row {i}: scores {[round(v, 6) for v in scores[i].tolist()]}, expected label "
-              f"{int(scores[i].argmax())}, got {int(lab[i])}", "looks like: argmin" if argmin else ""], repro)
+              f"{int(scores[i].argmax())}, got {int(lab[i])}"], repro, ev_(rule="argmax", argmin=argmin))
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -45,6 +65,10 @@ def check_predictions(who, labels, W, X, repro):
 @given(case=loss_cases())
 def test_argmax_of_scores(subject, strict, note, dtype, device, case):
     W, X, _, _ = case.as_torch(dtype, device)
-    repro = repro_call(NAME, "W, X", {"W": W, "X": X}, "labels")
+    repro = predict_repro(W, X)
     with dtype_policy(dtype, strict, note):
-        check_predictions(NAME, subject.call(NAME, W, X), W, X, repro)
+        try:
+            labels = subject.call(NAME, W, X)
+        except (SubmissionError, AssertionError) as exc:
+            raise attach_repro(exc, repro)
+        check_predictions(NAME, labels, W, X, repro)

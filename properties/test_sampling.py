@@ -7,11 +7,15 @@ from hypothesis import strategies as st
 
 import pytest
 
-from harness.compare import type_name, fail, repro_call
+from harness.compare import type_name, fail
+from harness.repro import sample_snippet
+from harness.subject import SubmissionError
+from properties.loss_calls import attach_repro
 from properties.params import api
 
 NAME = "sample_batch"
 pytestmark = api(NAME)
+SPEC = "SPEC.md, sample_batch"
 
 
 def indexed_data(n, d, num_classes=3, seed=0):
@@ -23,66 +27,90 @@ def indexed_data(n, d, num_classes=3, seed=0):
     return X, y
 
 
-def draw(subject, X, y, batch_size):
-    repro = repro_call(NAME, "X, y, X.shape[0], batch_size",
-                       {"X": X, "y": y, "batch_size": batch_size}, "X_batch, y_batch")
-    out = subject.call(NAME, X, y, X.shape[0], batch_size)
+def evidence(subject, **facts) -> dict:
+    """For the mistake recognizers: facts, and a probe drawing from n indexed rows after a seed."""
+    def probe(n, batch_size, seed):
+        X, y = indexed_data(n, 2)
+        subject.reset_seed(seed)
+        return subject.call(NAME, X, y, n, batch_size)[0][:, 0].long().tolist()
+    return dict(facts, function=NAME, probe=probe)
+
+
+def draw(subject, X, y, batch_size, repro):
+    try:
+        out = subject.call(NAME, X, y, X.shape[0], batch_size)
+    except (SubmissionError, AssertionError) as exc:
+        raise attach_repro(exc, repro)
     if not (isinstance(out, tuple) and len(out) == 2 and all(type(t) is torch.Tensor for t in out)):
-        fail(NAME, "must return a tuple (X_batch, y_batch) of two tensors",
-             [f"got {type_name(out)}: {str(out)[:200]}"], repro)
-    return out[0], out[1], repro
+        fail(NAME, f"must return a tuple (X_batch, y_batch) of two tensors ({SPEC})",
+             [f"got {type_name(out)}: {str(out)[:200]}"], repro, evidence(subject, rule="form"))
+    return out[0], out[1]
 
 
 @given(n=st.integers(1, 12), d=st.integers(1, 4), batch_size=st.integers(1, 30), seed=st.integers(0, 99))
 def test_rows_with_their_labels(subject, n, d, batch_size, seed):
     """The primary property: (batch_size, D) rows of X, each with its own label."""
     X, y = indexed_data(n, d + 1, seed=seed)
+    repro = sample_snippet(X, y, f"draw(X, y, batch_size={batch_size}, seed={seed})")
     subject.reset_seed(seed)  # the course's reset_seed: random.seed + torch.manual_seed
-    X_batch, y_batch, repro = draw(subject, X, y, batch_size)
+    X_batch, y_batch = draw(subject, X, y, batch_size, repro)
     want = ((batch_size, X.shape[1]), (batch_size,))
     if (tuple(X_batch.shape), tuple(y_batch.shape)) != want:
         fail(NAME, "X_batch must be (batch_size, D) and y_batch (batch_size,)"
-                   + (" (batch_size may exceed num_train: sample with replacement)" if batch_size > n else ""),
-             [f"expected shapes {want}, got {tuple(X_batch.shape)}, {tuple(y_batch.shape)}"], repro)
+                   + (" (batch_size may exceed num_train: sample with replacement)" if batch_size > n else "")
+                   + f" ({SPEC})",
+             [f"expected shapes {want}, got {tuple(X_batch.shape)}, {tuple(y_batch.shape)}"], repro,
+             evidence(subject, rule="shape",  # short of rows it could have drawn (not of num_train)
+                      short_by=batch_size - (X_batch.shape[0] if X_batch.dim() else 0) if batch_size <= n else None))
     if X_batch.dtype != X.dtype or y_batch.dtype != y.dtype or X_batch.device != X.device:
-        fail(NAME, "the batch must keep the dtype and device of X and y",
-             [f"got {X_batch.dtype}, {y_batch.dtype} on {X_batch.device}"], repro)
+        fail(NAME, f"the batch must keep the dtype and device of X and y ({SPEC})",
+             [f"got {X_batch.dtype}, {y_batch.dtype} on {X_batch.device}"], repro,
+             evidence(subject, rule="dtype"))
     for k in range(batch_size):
         i = int(X_batch[k, 0])
         if not (0 <= i < n and X_batch[k, 0] == i and torch.equal(X_batch[k], X[i])):
-            fail(NAME, "every row of X_batch must be a row of X", [f"X_batch[{k}] = {X_batch[k].tolist()}"],
-                 repro)
+            fail(NAME, f"every row of X_batch must be a row of X ({SPEC})",
+                 [f"X_batch[{k}] = {X_batch[k].tolist()}"], repro, evidence(subject, rule="rows"))
         if y_batch[k] != y[i]:
-            fail(NAME, "every row must come with its own label (draw one set of indices for X and y)",
+            fail(NAME, f"every row must come with its own label ({SPEC})",
                  [f"X_batch[{k}] is X[{i}], whose label is {int(y[i])}, but y_batch[{k}] = {int(y_batch[k])}"],
-                 repro)
+                 repro, evidence(subject, rule="labels"))
 
 
 @given(seed=st.integers(0, 2**31 - 1))
 def test_reproducible_after_reset_seed(subject, seed):
     """After the course's reset_seed (random + torch) the same batch comes out."""
     X, y = indexed_data(10, 3)
+    repro = sample_snippet(X, y, f"""
+first = draw(X, y, 20, seed={seed})
+second = draw(X, y, 20, seed={seed})
+assert first == second, f"expected the same rows after the same seed: {{first}}, then {{second}}"
+""")
     subject.reset_seed(seed)
-    first, _, repro = draw(subject, X, y, 20)
+    first, _ = draw(subject, X, y, 20, repro)
     subject.reset_seed(seed)
-    second, _, _ = draw(subject, X, y, 20)
+    second, _ = draw(subject, X, y, 20, repro)
     if not torch.equal(first, second):
-        fail(NAME, "is not reproducible after reset_seed(n) (random.seed + torch.manual_seed):"
-                   " draw with torch's generator (torch.randint), not numpy's",
+        fail(NAME, f"is not reproducible after reset_seed(n) (random.seed + torch.manual_seed; {SPEC})",
              [f"seed {seed}: first rows {first[:, 0].long().tolist()}, then {second[:, 0].long().tolist()}"],
-             f"reset_seed({seed})  # random.seed and torch.manual_seed\n" + repro)
+             repro, evidence(subject, rule="reproducible"))
 
 
 def test_batches_differ_across_seeds(subject):
     """20 draws from 10 rows: two seeds agree by chance with probability 1e-20."""
     X, y = indexed_data(10, 3)
+    repro = sample_snippet(X, y, """
+first, second = draw(X, y, 20, seed=1), draw(X, y, 20, seed=2)
+assert first != second, f"expected different rows for seeds 1 and 2, got {first} for both"
+""")
     batches = []
     for seed in (1, 2):
         subject.reset_seed(seed)
-        batches.append(draw(subject, X, y, 20)[0])
+        batches.append(draw(subject, X, y, 20, repro)[0])
     if torch.equal(*batches):
-        fail(NAME, "returns the same batch for different seeds: rows must be drawn at random",
-             [f"rows {batches[0][:, 0].long().tolist()} for seeds 1 and 2"])
+        fail(NAME, f"returns the same batch for different seeds: rows must be drawn at random ({SPEC})",
+             [f"rows {batches[0][:, 0].long().tolist()} for seeds 1 and 2"], repro,
+             evidence(subject, rule="random"))
 
 
 def draws_for_coverage(n, false_alarm=1e-9):
@@ -95,12 +123,21 @@ def test_every_row_reachable(subject, n):
     """Uniform draws reach every row; a correct sampler fails this with probability < 1e-9."""
     X, y = indexed_data(n, 2)
     batch_size = 25
-    seen = set()
     calls = math.ceil(draws_for_coverage(n) / batch_size)
+    repro = sample_snippet(X, y, f"""
+torch.manual_seed(0)
+seen = set()
+for _ in range({calls}):  # a correct sampler misses a row with probability < 1e-9
+    seen.update(draw(X, y, {batch_size}))
+missing = sorted(set(range(X.shape[0])) - seen)
+assert not missing, f"expected every row to be drawn in {calls * batch_size} draws; rows {{missing}} never were"
+""")
+    seen = set()
     for _ in range(calls):
-        X_batch, _, _ = draw(subject, X, y, batch_size)
+        X_batch, _ = draw(subject, X, y, batch_size, repro)
         seen.update(int(v) for v in X_batch[:, 0])
     missing = sorted(set(range(n)) - seen)
     if missing:
-        fail(NAME, "never draws some rows of X: every row must be reachable (torch.randint(num_train, ...))",
-             [f"rows {missing} of {n} never drawn in {calls * batch_size} draws"])
+        fail(NAME, f"never draws some rows of X: every row must be reachable ({SPEC})",
+             [f"rows {missing} of {n} never drawn in {calls * batch_size} draws"], repro,
+             evidence(subject, rule="coverage", last_row_only=missing == [n - 1]))

@@ -1,6 +1,7 @@
 """The hyper-parameter search: the candidate lists and test_one_param_set."""
 import math
 
+import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,37 +9,71 @@ from hypothesis import strategies as st
 import pytest
 
 from harness.compare import type_name, fail
+from harness.repro import one_param_snippet, search_snippet
+from harness.spies import SpyClassifier
+from harness.subject import SubmissionError
+from properties.loss_calls import attach_repro
 from properties.params import api
 
 SEARCH = ["svm_get_search_params", "softmax_get_search_params"]
 MAX_COMBINATIONS, SUGGESTED = 25, 5
+SPEC_SEARCH = "SPEC.md, The search"
+
+
+def candidates(values):
+    """A 1-D sequence of numbers as a list of floats (None: it is not one), and its kind."""
+    if isinstance(values, (list, tuple)):
+        items, kind = list(values), type(values).__name__
+    elif isinstance(values, np.ndarray) and values.ndim == 1:
+        items, kind = values.tolist(), "numpy array"
+    elif type(values) is torch.Tensor and values.dim() == 1:
+        items, kind = values.tolist(), "1-D tensor"
+    else:
+        return None, type_name(values)
+    numbers = (int, float, np.integer, np.floating)
+    if not all(isinstance(v, numbers) and not isinstance(v, bool) for v in items):
+        return None, kind
+    return [float(v) for v in items], kind
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=api(n)) for n in SEARCH])
 def test_search_params(subject, note, name):
-    out = subject.call(name)
+    repro = search_snippet(name)
+    try:
+        out = subject.call(name)
+    except (SubmissionError, AssertionError) as exc:
+        raise attach_repro(exc, repro)
     if not (isinstance(out, tuple) and len(out) == 2):
-        fail(name, "must return (learning_rates, regularization_strengths)", [f"got {str(out)[:200]}"])
+        fail(name, f"must return (learning_rates, regularization_strengths) ({SPEC_SEARCH})",
+             [f"got {str(out)[:200]}"], repro, {"rule": "form"})
+    lists = []
     for label, values in zip(("learning_rates", "regularization_strengths"), out):
-        if not (isinstance(values, list) and all(type(v) in (float, int) and math.isfinite(v) and v > 0
-                                                 for v in values)):
-            fail(name, f"{label} must be a list of positive floats", [f"got {values!r}"[:200]])
-        if len(values) < 2:
-            fail(name, f"{label} needs at least two candidates to search over", [f"got {values!r}"])
-    combos = len(out[0]) * len(out[1])
+        numbers, kind = candidates(values)
+        if numbers is None or not all(math.isfinite(v) and v > 0 for v in numbers):
+            fail(name, f"{label} must be a 1-D sequence of positive, finite numbers ({SPEC_SEARCH})",
+                 [f"got {kind}: {values!r}"[:200]], repro, {"rule": "values"})
+        if kind != "list":
+            note(f"{name}: {label} is a {kind}, not the list the starter asks for (accepted)")
+        if len(numbers) < 2:
+            fail(name, f"{label} needs at least two candidates to search over ({SPEC_SEARCH})",
+                 [f"got {numbers!r}"], repro, {"rule": "candidates"})
+        lists.append(numbers)
+    combos = len(lists[0]) * len(lists[1])
     if combos > MAX_COMBINATIONS:
-        fail(name, f"at most {MAX_COMBINATIONS} combinations (the course notebook refuses more)",
-             [f"{len(out[0])} x {len(out[1])} = {combos}"])
+        fail(name, f"at most {MAX_COMBINATIONS} combinations (the course notebook refuses more; {SPEC_SEARCH})",
+             [f"{len(lists[0])} x {len(lists[1])} = {combos}"], repro, {"rule": "combinations"})
     if combos < SUGGESTED:
         note(f"{name}: only {combos} combinations; the notebook asks for at least {SUGGESTED}")
 
 
 NAME = "test_one_param_set"
+SPEC = "SPEC.md, test_one_param_set"
 
 
-def _split(n, d, correct, gen):
-    """X, y and predictions of which exactly `correct` are right."""
-    X = torch.randn(n, d, generator=gen, dtype=torch.float64)
+def _split(n, first, D, correct, gen):
+    """Rows e_first .. e_(first+n-1) of the identity (so any labelling is linear), their labels,
+    and predictions of which exactly `correct` are right."""
+    X = torch.eye(D, dtype=torch.float64)[first:first + n]
     y = torch.randint(3, (n,), generator=gen)
     pred = y.clone()
     pred[correct:] = (y[correct:] + 1) % 3
@@ -53,34 +88,45 @@ def test_trains_once_and_measures_both_splits(subject, note, n_train, n_val, dat
     gen = torch.Generator().manual_seed(n_train * 10 + n_val)
     ok_train = data.draw(st.integers(1, n_train - 1), label="correct on train")
     ok_val = data.draw(st.integers(1, n_val - 1), label="correct on val")
-    X_train, y_train, p_train = _split(n_train, 3, ok_train, gen)
-    X_val, y_val, p_val = _split(n_val, 3, ok_val, gen)
+    D = n_train + n_val
+    X_train, y_train, p_train = _split(n_train, 0, D, ok_train, gen)
+    X_val, y_val, p_val = _split(n_val, n_train, D, ok_val, gen)
+    W = torch.nn.functional.one_hot(torch.cat([p_train, p_val]), 3).double()  # argmax(X @ W) = pred
     data_dict = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
-    spy = subject.spy("SpyClassifier", answers=[(X_train, p_train), (X_val, p_val)])
+    want = (ok_train / n_train, ok_val / n_val)
+    repro = one_param_snippet(SpyClassifier, data_dict, W, lr, reg, num_iters, want)
+    spy = subject.spy("SpyClassifier", W=W)
     args = (spy, data_dict, lr, reg) + ((num_iters,) if num_iters is not None else ())
     call = f"test_one_param_set(cls, data_dict, lr={lr}, reg={reg}" + (f", num_iters={num_iters})" if num_iters else ")")
-    out = subject.call(NAME, *args)
+    try:
+        out = subject.call(NAME, *args)
+    except (SubmissionError, AssertionError) as exc:
+        raise attach_repro(exc, repro)
     train_calls = subject.spy_state(spy)["train_calls"]
     if len(train_calls) != 1:
-        fail(NAME, "must call cls.train exactly once", [f"{call}: train called {len(train_calls)} times"])
+        fail(NAME, f"must call cls.train exactly once ({SPEC})", [f"{call}: train called {len(train_calls)} times"],
+             repro, {"rule": "train_calls", "many": len(train_calls) > 1})
     got = train_calls[0]
     want_iters = 2000 if num_iters is None else num_iters
-    for key, want in (("learning_rate", lr), ("reg", reg), ("num_iters", want_iters)):
-        if got[key] != want:
-            fail(NAME, f"must train with {key}={want}", [f"{call}: cls.train got {key}={got[key]!r}"])
+    for key, value in (("learning_rate", lr), ("reg", reg), ("num_iters", want_iters)):
+        if got[key] != value:
+            fail(NAME, f"must train with {key}={value} ({SPEC})", [f"{call}: cls.train got {key}={got[key]!r}"],
+                 repro, {"rule": "train_args", "key": key, "default": got[key] == 100,
+                         "swapped": lr != reg and got["learning_rate"] == reg and got["reg"] == lr})
     if not (torch.equal(got["X_train"], X_train) and torch.equal(got["y_train"], y_train)):
-        fail(NAME, "must train on data_dict['X_train'], data_dict['y_train']", [call])
+        fail(NAME, f"must train on data_dict['X_train'], data_dict['y_train'] ({SPEC})", [call], repro,
+             {"rule": "train_data"})
     if not (isinstance(out, tuple) and len(out) == 3 and out[0] is spy):
-        fail(NAME, "must return (cls, train_acc, val_acc) with the classifier it was given",
-             [f"got {str(out)[:200]}"])
+        fail(NAME, f"must return (cls, train_acc, val_acc) with the classifier it was given ({SPEC})",
+             [f"got {str(out)[:200]}"], repro, {"rule": "form"})
     accs = []
     for label, value in zip(("train_acc", "val_acc"), out[1:]):
         if type(value) is torch.Tensor and value.dim() == 0:
             value = float(value)
         if type(value) not in (float, int):
-            fail(NAME, f"{label} must be a float (or a 0-dim tensor)", [f"got {type_name(value)}"])
+            fail(NAME, f"{label} must be a float (or a 0-dim tensor) ({SPEC})", [f"got {type_name(value)}"],
+                 repro, {"rule": "form"})
         accs.append(float(value))
-    want = (ok_train / n_train, ok_val / n_val)
     close = lambda a, b: abs(a - b) <= 1e-6 * max(1.0, abs(b))
     if all(close(a, w) for a, w in zip(accs, want)):
         return
@@ -88,6 +134,8 @@ def test_trains_once_and_measures_both_splits(subject, note, n_train, n_val, dat
         note(f"{NAME}: returns percentages; the starter asks for fractions in [0, 1]")
         return
     mixed = [close(a, w) or close(a, 100 * w) for a, w in zip(accs, want)]
+    val_is_train = not close(want[0], want[1]) and (close(accs[1], want[0]) or close(accs[1], 100 * want[0]))
     fail(NAME, "train_acc and val_acc must be the accuracies on X_train and X_val, as fractions"
-               + (" (one is a fraction and the other a percentage)" if all(mixed) else ""),
-         [f"{call}: expected ({want[0]:.6g}, {want[1]:.6g}), got ({accs[0]:.6g}, {accs[1]:.6g})"])
+               + (" (one is a fraction and the other a percentage)" if all(mixed) else "") + f" ({SPEC})",
+         [f"{call}: expected ({want[0]:.6g}, {want[1]:.6g}), got ({accs[0]:.6g}, {accs[1]:.6g})"], repro,
+         {"rule": "accuracy", "mixed": all(mixed), "val_is_train": val_is_train})

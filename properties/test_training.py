@@ -1,31 +1,61 @@
-"""train_linear_classifier, watched through a spy loss function (harness/spies.py)."""
+"""train_linear_classifier, watched through a spy loss function (harness/spies.py).
+
+Blame (SPEC.md, Blame): a batch that is wrong only because the submission's own
+sample_batch is wrong gives a note, not a failure of training."""
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.compare import type_name, fail, repro_call
+from harness.compare import type_name, fail
 from harness.policy import dtype_policy
+from harness.repro import bind, snippet, train_snippet
+from harness.spies import SpyLoss
+from harness.subject import SubmissionError
 from harness.tolerance import exact_update_slack
+from properties.loss_calls import attach_repro
 from properties.params import api
 from properties.test_sampling import indexed_data
 
 NAME = "train_linear_classifier"
 pytestmark = api(NAME)
+SPEC = "SPEC.md, train_linear_classifier"
 
 
-def run(subject, W, X, y, lr, reg, num_iters, batch_size, verbose=False):
-    """Returns (the spy's records, W, loss_history, repro)."""
+class CalleeFails(Exception):
+    """train_linear_classifier raised because the file's own sample_batch raises here."""
+
+
+def run(subject, W, X, y, lr, reg, num_iters, batch_size, repro, verbose=False):
+    """Returns (the spy's records, W, loss_history)."""
     spy = subject.spy("SpyLoss")
-    repro = repro_call(NAME, "loss_func, W, X, y, learning_rate=lr, reg=reg, num_iters=num_iters, "
-                             "batch_size=batch_size",
-                       {"W": W, "X": X, "y": y, "lr": lr, "reg": reg, "num_iters": num_iters,
-                        "batch_size": batch_size}, "W, loss_history")
-    repro = "# loss_func: any loss, e.g. lc.svm_loss_vectorized\n" + repro
-    out = subject.call(NAME, spy, W, X, y, learning_rate=lr, reg=reg, num_iters=num_iters,
-                       batch_size=batch_size, verbose=verbose)
+    try:
+        out = subject.call(NAME, spy, W, X, y, learning_rate=lr, reg=reg, num_iters=num_iters,
+                           batch_size=batch_size, verbose=verbose)
+    except (SubmissionError, AssertionError) as exc:
+        fault = sample_batch_fault(subject, X, y, batch_size, draws=1) if subject.has("sample_batch") else None
+        if fault and fault.startswith("it fails") and subject.unavailable(NAME) is None:
+            raise CalleeFails(fault) from exc  # blamed on sample_batch (SPEC.md, Blame)
+        raise attach_repro(exc, repro)
     if not (isinstance(out, tuple) and len(out) == 2):
-        fail(NAME, "must return (W, loss_history)", [f"got {type_name(out)}"], repro)
-    return subject.spy_state(spy), out[0], out[1], repro
+        fail(NAME, f"must return (W, loss_history) ({SPEC})", [f"got {type_name(out)}"], repro,
+             {"rule": "form"})
+    return subject.spy_state(spy), out[0], out[1]
+
+
+def sample_batch_fault(subject, X, y, batch_size, draws=20):
+    """Why the submission's own sample_batch gives wrong batches here (None: it does not).
+    A wrong batch may be right by chance (labels drawn apart can match): it draws 20 times."""
+    for _ in range(draws):
+        try:
+            Xb, yb = subject.call("sample_batch", X, y, X.shape[0], batch_size)
+        except Exception as exc:  # raises, missing, or not a pair
+            return f"it fails: {str(exc).splitlines()[0][:120]}"
+        if tuple(Xb.shape) != (batch_size, X.shape[1]) or tuple(yb.shape) != (batch_size,):
+            return f"it returns shapes {tuple(Xb.shape)}, {tuple(yb.shape)} for batch_size {batch_size}"
+        rows = Xb[:, 0].long()
+        if not (torch.equal(Xb, X[rows]) and torch.equal(yb, y[rows])):
+            return "its rows do not come with their own labels"
+    return None
 
 
 @given(n=st.integers(1, 10), d=st.integers(1, 4), c=st.integers(2, 4), batch_size=st.integers(1, 12),
@@ -39,57 +69,91 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
     X = X.to(dtype)
     W0 = (torch.randn(d + 1, c, generator=torch.Generator().manual_seed(n), dtype=torch.float64).to(dtype)
           if given_w else None)
+    repro = train_snippet(SpyLoss, W0, X, y, lr, reg, num_iters, batch_size)
     with dtype_policy(dtype, strict, note):
-        spy, W, history, repro = run(subject, W0.clone() if given_w else None, X, y, lr, reg, num_iters,
-                                     batch_size)
+        try:
+            spy, W, history = run(subject, W0.clone() if given_w else None, X, y, lr, reg, num_iters,
+                                  batch_size, repro)
+        except CalleeFails as exc:
+            note(f"{NAME}: raises where sample_batch raises ({exc}); judged on the other examples")
+            return
         if len(spy['calls']) != num_iters:
-            fail(NAME, "must call loss_func exactly once per iteration",
-                 [f"num_iters = {num_iters}, loss_func called {len(spy['calls'])} times"], repro)
+            fail(NAME, f"must call loss_func exactly once per iteration ({SPEC})",
+                 [f"num_iters = {num_iters}, loss_func called {len(spy['calls'])} times"], repro,
+                 {"rule": "iterations", "short_by": num_iters - len(spy['calls']),
+                  "constant": len(spy['calls']) == 100})  # the starter's default
         first_W = spy['calls'][0][0]
         if not given_w:
             want = ((d + 1, c), dtype, X.device)
             got = (tuple(first_W.shape), first_W.dtype, first_W.device)
             if got != want:
-                fail(NAME, "W = None must start as 0.000001 * torch.randn(D, C), C = max(y) + 1,"
-                           " with X's dtype and device", [f"expected {want}, got {got}"], repro)
+                fail(NAME, f"W = None must start as 0.000001 * torch.randn(D, C), C = max(y) + 1,"
+                           f" with X's dtype and device ({SPEC})", [f"expected {want}, got {got}"], repro,
+                     {"rule": "init", "columns_short": c - first_W.shape[-1],
+                      "wrong_dtype": str(first_W.dtype) if first_W.dtype != dtype else None})
         elif not torch.equal(first_W, W0):
-            fail(NAME, "the first iteration must use the W it was given", [], repro)
+            fail(NAME, f"the first iteration must use the W it was given ({SPEC})", [], repro, {"rule": "first"})
+        check_batches = True
         for k, (Wk, Xb, yb, reg_k) in enumerate(spy['calls']):
-            if tuple(Xb.shape) != (batch_size, d + 1) or tuple(yb.shape) != (batch_size,):
-                fail(NAME, "each iteration must train on a batch from sample_batch(X, y, num_train, batch_size)",
-                     [f"iteration {k}: X_batch {tuple(Xb.shape)}, y_batch {tuple(yb.shape)};"
-                      f" expected ({batch_size}, {d + 1}), ({batch_size},)"], repro)
             rows = Xb[:, 0].long()
-            if not (torch.equal(Xb, X[rows]) and torch.equal(yb, y[rows])):
-                fail(NAME, "each batch must hold rows of X with their own labels", [f"iteration {k}"], repro)
+            wrong_shape = tuple(Xb.shape) != (batch_size, d + 1) or tuple(yb.shape) != (batch_size,)
+            if check_batches and (wrong_shape or not (torch.equal(Xb, X[rows]) and torch.equal(yb, y[rows]))):
+                fault = sample_batch_fault(subject, X, y, batch_size)
+                if fault:  # the callee's mistake, blamed there (SPEC.md, Blame)
+                    note(f"{NAME}: its batches are wrong because sample_batch fails ({fault})")
+                    check_batches = False
+                    repro = train_snippet(SpyLoss, W0, X, y, lr, reg, num_iters, batch_size, check_batches=False)
+                elif wrong_shape:
+                    fail(NAME, f"each iteration must train on a batch from sample_batch(X, y, num_train,"
+                               f" batch_size) ({SPEC})",
+                         [f"iteration {k}: X_batch {tuple(Xb.shape)}, y_batch {tuple(yb.shape)};"
+                          f" expected ({batch_size}, {d + 1}), ({batch_size},)"], repro,
+                         {"rule": "batch", "full_data": Xb.shape[0] == n and torch.equal(Xb, X)})
+                else:
+                    fail(NAME, f"each batch must hold rows of X with their own labels ({SPEC})",
+                         [f"iteration {k}"], repro, {"rule": "batch"})
             if reg_k != reg:
-                fail(NAME, "must pass reg on to loss_func", [f"iteration {k}: expected reg={reg}, got {reg_k!r}"],
-                     repro)
+                fail(NAME, f"must pass reg on to loss_func ({SPEC})",
+                     [f"iteration {k}: expected reg={reg}, got {reg_k!r}"], repro, {"rule": "reg"})
         steps = [c[0] for c in spy['calls'][1:]] + [W]
         for k, (before, grad, after) in enumerate(zip((c[0] for c in spy['calls']), spy['grads'], steps)):
             if type(after) is not torch.Tensor or after.shape != before.shape:
-                fail(NAME, "must return W as a tensor of shape (D, C)", [f"got {type_name(after)}"], repro)
+                fail(NAME, f"must return W as a tensor of shape (D, C) ({SPEC})", [f"got {type_name(after)}"],
+                     repro, {"rule": "form"})
             expected = before.double() - lr * grad.double()
             slack = exact_update_slack(before, grad, lr, dtype)
             if not bool(((after.double().cpu() - expected.cpu()).abs() <= slack.cpu()).all()):
                 ascent = bool(((after.double() - (before.double() + lr * grad.double())).abs() <= slack).all())
-                fail(NAME, "each step must be W = W - learning_rate * grad",
-                     [f"step {k}: largest difference {float((after.double() - expected).abs().max()):.3g}",
-                      "looks like: gradient ascent (W + lr * grad)" if ascent else ""], repro)
+                fail(NAME, f"each step must be W = W - learning_rate * grad ({SPEC})",
+                     [f"step {k}: largest difference {float((after.double() - expected).abs().max()):.3g}"],
+                     repro, {"rule": "step", "ascent": ascent, "unchanged": torch.equal(after, before)})
         if not (isinstance(history, list) and len(history) == num_iters
                 and all(type(v) is float for v in history)):
             kinds = sorted({type_name(v) for v in history}) if isinstance(history, list) else []
-            fail(NAME, "loss_history must be a list of num_iters Python floats (append loss.item())",
+            fail(NAME, f"loss_history must be a list of num_iters Python floats ({SPEC})",
                  [f"got {type_name(history)} of length {len(history) if hasattr(history, '__len__') else '?'}"
-                  f" holding {kinds}"], repro)
+                  f" holding {kinds}"], repro, {"rule": "history", "tensors": "torch.Tensor" in kinds})
         if history != spy['losses']:
-            fail(NAME, "loss_history must hold the loss of each iteration, in order",
-                 [f"expected {spy['losses']}, got {history}"], repro)
+            fail(NAME, f"loss_history must hold the loss of each iteration, in order ({SPEC})",
+                 [f"expected {spy['losses']}, got {history}"], repro, {"rule": "history"})
 
 
 def test_verbose_prints_progress(subject):
+    """verbose=True prints a progress line from iteration 0."""
     X, y = indexed_data(6, 3)
-    run(subject, None, X, y, 1e-3, 0.0, 3, 4, verbose=True)
+    repro = snippet(bind(X=X, y=y) + """
+import contextlib, io
+printed = io.StringIO()
+zero_loss = lambda W, X_batch, y_batch, reg: (torch.tensor(0.5, dtype=W.dtype), torch.zeros_like(W))
+with contextlib.redirect_stdout(printed):
+    lc.train_linear_classifier(zero_loss, None, X, y, learning_rate=1e-3, reg=0.0, num_iters=3,
+                               batch_size=4, verbose=True)
+assert printed.getvalue().strip(), "expected a progress line with verbose=True, got nothing printed"
+print("ok")""")
+    try:
+        run(subject, None, X, y, 1e-3, 0.0, 3, 4, repro, verbose=True)
+    except CalleeFails:
+        return  # sample_batch raises here: blamed there
     if not subject.printed.strip():
-        fail(NAME, "with verbose=True must print progress (every 100 iterations, from iteration 0)",
-             ["nothing was printed for num_iters = 3"])
+        fail(NAME, f"with verbose=True must print progress (every 100 iterations, from iteration 0; {SPEC})",
+             ["nothing was printed for num_iters = 3"], repro, {"rule": "verbose"})

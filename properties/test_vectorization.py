@@ -17,12 +17,13 @@ import torch
 
 from harness.api import VECTORIZED_LOSSES
 from harness.compare import fail
+from harness.repro import vectorized_snippet
 from harness.static_checks import vectorization_findings
 from properties.params import names
 
 SIZES = (8, 32)  # a loop over examples adds at least one op (or line) per example
 REWRITE = "rewrite the loop over examples as whole-matrix operations (X @ W, masks, gather)"
-RULE = "is not vectorized: {} (SPEC: no Python loop over examples; do not call the naive version)"
+RULE = "is not vectorized: {} (SPEC.md, Losses: no Python loop over examples; do not call the naive version)"
 # The timing check. Calibrated on this 2-core machine under load 5 (median of the zoo's
 # correct files and the shipped code): correct files take 0-46 x one X @ W at this size,
 # a loop over examples 3000-4000 x (svm_vec_hidden_loop). The limit sits between, with a
@@ -46,7 +47,8 @@ def test_work_does_not_grow_with_n(subject, row):
     for what, unit in (("ops", "tensor operations dispatched"), ("lines", "lines of Python run")):
         if large[what] > small[what]:
             fail(row.name, RULE.format("its work grows with the number of examples N"),
-                 [f"{unit}: {small[what]} at N = {SIZES[0]}, {large[what]} at N = {SIZES[1]}", REWRITE])
+                 [f"{unit}: {small[what]} at N = {SIZES[0]}, {large[what]} at N = {SIZES[1]}", REWRITE],
+                 vectorized_snippet(row.name))
 
 
 @pytest.mark.parametrize("row", names(VECTORIZED_LOSSES))
@@ -55,7 +57,8 @@ def test_source_has_no_loop_over_examples(subject, row):
     findings = vectorization_findings(subject.path.read_text(errors="replace"), row.name)
     if findings:
         fail(row.name, RULE.format("its source loops over the examples or uses a naive loss"),
-             [f"line {f.line} (in {f.function}): {f.what}" for f in findings[:3]] + [REWRITE])
+             [f"line {f.line} (in {f.function}): {f.what}" for f in findings[:3]] + [REWRITE],
+             vectorized_snippet(row.name))
 
 
 def _floor_seconds(W, X, repeat=5) -> float:
@@ -83,4 +86,4 @@ def test_time_at_large_n_is_not_a_loop(subject, row):
     fail(row.name, RULE.format("one call at a large N takes as long as a loop over examples"),
          [f"N = {TIMED_N}, D = {TIMED_D}, C = {TIMED_C}: {seconds * 1e3:.0f} ms, "
           f"{seconds / floor:.0f} x one X @ W ({floor * 1e3:.2f} ms; the limit is {TIME_LIMIT_FLOORS} x)",
-          REWRITE])
+          REWRITE], vectorized_snippet(row.name))

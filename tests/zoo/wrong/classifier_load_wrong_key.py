@@ -1,4 +1,5 @@
 # zoo: blames LinearClassifier
+# zoo-mistake: class-load-wrong-key
 # bug: load reads W_dict.get("w") (wrong key), so self.W becomes None
 """
 Implements linear classifiers in PyTorch.

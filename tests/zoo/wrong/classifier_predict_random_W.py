@@ -1,4 +1,5 @@
 # zoo: blames LinearClassifier
+# zoo-mistake: class-predict-ignores-W
 # bug: LinearClassifier.predict ignores self.W and predicts with a freshly drawn random W
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames LinearClassifier
+# zoo-mistake: class-save-transposed
 # bug: save stores self.W.t(), so load gives back W transposed
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames LinearClassifier
+# zoo-mistake: class-train-discards-W
 # bug: LinearClassifier.train keeps the trained W in a local variable; self.W stays None
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames LinearClassifier
+# zoo-mistake: class-train-args-dropped
 # bug: LinearClassifier.train forwards its arguments positionally without batch_size, so verbose lands in batch_size
 """
 Implements linear classifiers in PyTorch.

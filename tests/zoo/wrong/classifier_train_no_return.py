@@ -1,4 +1,5 @@
 # zoo: blames LinearClassifier
+# zoo-mistake: class-train-no-return
 # bug: LinearClassifier.train does not return the loss history (returns None)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames LinearSVM
+# zoo-mistake: class-wrong-loss
 # bug: LinearSVM.loss returns softmax_loss_vectorized
 """
 Implements linear classifiers in PyTorch.

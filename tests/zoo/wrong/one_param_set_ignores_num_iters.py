@@ -1,4 +1,5 @@
 # zoo: blames test_one_param_set
+# zoo-mistake: one-param-set-num-iters-ignored
 # bug: does not pass num_iters to cls.train (trains with the default 100 iterations)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames test_one_param_set
+# zoo-mistake: one-param-set-lr-reg-swapped
 # bug: passes learning_rate=reg and reg=lr to cls.train
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames test_one_param_set
+# zoo-mistake: one-param-set-trains-in-loop
 # bug: calls cls.train in a loop, twice, instead of once
 """
 Implements linear classifiers in PyTorch.

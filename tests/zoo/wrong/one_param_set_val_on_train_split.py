@@ -1,4 +1,5 @@
 # zoo: blames test_one_param_set
+# zoo-mistake: one-param-set-val-on-train
 # bug: computes val_acc on X_train / y_train instead of X_val / y_val
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames test_one_param_set
+# zoo-mistake: one-param-set-percent-and-fraction
 # bug: returns train_acc as a fraction but val_acc as a percentage
 """
 Implements linear classifiers in PyTorch.

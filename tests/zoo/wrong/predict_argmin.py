@@ -1,4 +1,5 @@
 # zoo: blames predict_linear_classifier
+# zoo-mistake: predict-argmin
 # bug: predicts argmin of the scores instead of argmax
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames predict_linear_classifier
+# zoo-mistake: predict-float-labels
 # bug: returns the labels in a float tensor (X's dtype) instead of int64
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames predict_linear_classifier
+# zoo-mistake: predict-keepdim
 # bug: argmax with keepdim=True returns shape (N, 1) instead of (N,)
 """
 Implements linear classifiers in PyTorch.

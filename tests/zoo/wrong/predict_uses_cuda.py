@@ -1,4 +1,5 @@
 # zoo: blames predict_linear_classifier
+# zoo-mistake: hardcoded-cuda
 # bug: moves X and W with .cuda() before the matmul: crashes on a CPU-only grader
 """
 Implements linear classifiers in PyTorch.

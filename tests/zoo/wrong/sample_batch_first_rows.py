@@ -1,4 +1,5 @@
 # zoo: blames sample_batch
+# zoo-mistake: sample-first-rows
 # bug: always returns the first batch_size rows (no randomness)
 """
 Implements linear classifiers in PyTorch.

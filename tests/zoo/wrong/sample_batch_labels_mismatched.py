@@ -1,4 +1,5 @@
 # zoo: blames sample_batch
+# zoo-mistake: sample-labels-mismatched
 # bug: draws the labels with a second, independent randint, so y_batch does not belong to X_batch
 """
 Implements linear classifiers in PyTorch.

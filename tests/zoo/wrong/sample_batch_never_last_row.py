@@ -1,4 +1,5 @@
 # zoo: blames sample_batch
+# zoo-mistake: sample-never-last-row
 # bug: torch.randint(num_train - 1, ...) never draws the last row
 """
 Implements linear classifiers in PyTorch.

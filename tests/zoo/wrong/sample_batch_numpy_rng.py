@@ -1,4 +1,5 @@
 # zoo: blames sample_batch
+# zoo-mistake: sample-numpy-rng
 # bug: draws indices with np.random.choice: not reproducible after torch.manual_seed
 """
 Implements linear classifiers in PyTorch.

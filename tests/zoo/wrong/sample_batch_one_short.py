@@ -1,4 +1,5 @@
 # zoo: blames sample_batch
+# zoo-mistake: sample-one-short
 # bug: draws batch_size - 1 indices
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames sample_batch
+# zoo-mistake: sample-without-replacement
 # bug: torch.randperm(num_train)[:batch_size]: no replacement, too few rows when batch_size > num_train
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames Softmax
+# zoo-mistake: class-wrong-loss
 # bug: Softmax.loss returns svm_loss_vectorized
 """
 Implements linear classifiers in PyTorch.

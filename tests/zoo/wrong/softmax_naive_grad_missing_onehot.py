@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_naive
+# zoo-mistake: softmax-no-onehot
 # bug: gradient uses p * X[i] for every class, forgetting to subtract X[i] for the correct class
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_naive
+# zoo-mistake: hardcoded-float64
 # bug: allocates dW with dtype=torch.float64: float32 inputs give a float64 dW (a warning under the course policy, a failure under --strict)
 # zoo-policy: strict
 """

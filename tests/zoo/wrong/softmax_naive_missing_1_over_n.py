@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_naive
+# zoo-mistake: summed-not-averaged
 # bug: naive softmax never divides the loss or dW by num_train
 """
 Implements linear classifiers in PyTorch.

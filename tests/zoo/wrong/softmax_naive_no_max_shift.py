@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_naive
+# zoo-mistake: softmax-no-max-shift
 # bug: no max shift: exp of large scores overflows to inf and the loss becomes nan
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_naive
+# zoo-mistake: no-reg-in-grad
 # bug: adds reg * sum(W*W) to the loss but forgets 2 * reg * W in dW
 """
 Implements linear classifiers in PyTorch.

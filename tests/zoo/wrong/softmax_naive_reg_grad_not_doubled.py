@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_naive
+# zoo-mistake: reg-grad-not-doubled
 # bug: regularisation gradient is reg * W instead of 2 * reg * W
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_get_search_params
+# zoo-mistake: search-one-candidate
 # bug: only one learning rate candidate
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: not-vectorized
 # bug: the "vectorized" softmax just returns softmax_loss_naive(W, X, y, reg)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: softmax-global-max
 # bug: shifts by the global max of all scores instead of each row's max: rows far below it underflow (nan)
 """
 Implements linear classifiers in PyTorch.

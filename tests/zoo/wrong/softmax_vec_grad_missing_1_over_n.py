@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: grad-summed-not-averaged
 # bug: vectorized softmax gradient is not divided by N (loss is)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: wrong-sign
 # bug: data gradient computed as X^T (onehot - probs), the wrong sign
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: half-reg-convention
 # bug: uses the 1/2 convention throughout: 0.5 * reg * sum(W*W) in the loss and reg * W in dW
 """
 Implements linear classifiers in PyTorch.

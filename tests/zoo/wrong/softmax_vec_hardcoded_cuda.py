@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: hardcoded-cuda
 # bug: builds the row index with device='cuda': crashes on a CPU-only grader
 """
 Implements linear classifiers in PyTorch.

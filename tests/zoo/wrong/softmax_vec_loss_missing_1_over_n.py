@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: loss-summed-not-averaged
 # bug: vectorized softmax data loss is summed, not averaged, over N (gradient is averaged)
 """
 Implements linear classifiers in PyTorch.

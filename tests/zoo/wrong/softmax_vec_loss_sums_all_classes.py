@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: softmax-all-classes
 # bug: loss sums -log p over every class of every row instead of only the correct class
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: softmax-column-max
 # bug: subtracts the per-column max (dim=0) instead of the per-row max, which changes each row's softmax
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: changes-input
 # bug: divides X in place (X /= num_train) to average the gradient, modifying the caller's X
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: softmax-no-max-shift
 # bug: probabilities exp(s) / sum exp(s) with no max shift: overflow (nan) for large scores
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: no-reg-in-loss
 # bug: adds 2 * reg * W to dW but forgets reg * sum(W*W) in the loss
 """
 Implements linear classifiers in PyTorch.

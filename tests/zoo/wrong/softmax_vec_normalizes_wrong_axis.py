@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: softmax-normalized-over-examples
 # bug: normalises exp(scores) over the examples (sum over dim=0) instead of over the classes
 """
 Implements linear classifiers in PyTorch.

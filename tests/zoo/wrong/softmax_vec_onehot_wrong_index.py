@@ -1,4 +1,5 @@
 # zoo: blames softmax_loss_vectorized
+# zoo-mistake: softmax-onehot-whole-columns
 # bug: subtracts 1 at coeff[:, y] (whole columns) instead of coeff[rows, y]
 """
 Implements linear classifiers in PyTorch.

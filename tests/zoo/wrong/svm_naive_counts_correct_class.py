@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: svm-correct-class-in-loss
 # bug: does not skip j == y[i], so every example adds its own class's margin delta = 1 to the loss
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: svm-no-delta
 # bug: margin = s_j - s_y without the + 1 (delta = 0)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: grad-summed-not-averaged
 # bug: averages the loss over N but forgets dW /= num_train
 """
 Implements linear classifiers in PyTorch.

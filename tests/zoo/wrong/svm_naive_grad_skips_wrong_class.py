@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: svm-grad-correct-column-only
 # bug: gradient only subtracts X[i] from the correct class; forgets dW[:, j] += X[i]
 """
 Implements linear classifiers in PyTorch.

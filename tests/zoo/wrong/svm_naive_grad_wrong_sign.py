@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: wrong-sign
 # bug: data gradient has the wrong sign: subtracts X[i] from column j and adds it to column y[i]
 """
 Implements linear classifiers in PyTorch.

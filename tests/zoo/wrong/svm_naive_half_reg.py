@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: half-reg-in-loss
 # bug: regulariser in the loss is 0.5 * reg * sum(W*W) (CS231n's 1/2) while dW keeps 2 * reg * W
 """
 Implements linear classifiers in PyTorch.

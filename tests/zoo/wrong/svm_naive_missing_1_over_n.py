@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: summed-not-averaged
 # bug: never divides the loss or dW by num_train (sums instead of averaging over N)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_naive
+# zoo-mistake: changes-input
 # bug: computes the regularisation gradient in place with W *= 2 * reg, overwriting the caller's W
 """
 Implements linear classifiers in PyTorch.

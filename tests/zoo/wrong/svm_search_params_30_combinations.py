@@ -1,4 +1,5 @@
 # zoo: blames svm_get_search_params
+# zoo-mistake: search-too-many
 # bug: 5 learning rates x 6 regularisation strengths = 30 combinations (more than 25)
 """
 Implements linear classifiers in PyTorch.

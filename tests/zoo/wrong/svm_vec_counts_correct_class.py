@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: svm-correct-class-in-loss-and-grad
 # bug: never zeroes margins[rows, y]: the correct class's margin of 1 counts in the loss and in dW
 """
 Implements linear classifiers in PyTorch.

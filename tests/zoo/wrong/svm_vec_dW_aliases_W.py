@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: dW-is-W
 # bug: dW = W then updated in place: returns W itself as dW and overwrites the caller's W
 """
 Implements linear classifiers in PyTorch.

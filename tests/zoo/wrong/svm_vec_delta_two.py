@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: svm-wrong-delta
 # bug: margin uses delta = 2 instead of 1
 """
 Implements linear classifiers in PyTorch.

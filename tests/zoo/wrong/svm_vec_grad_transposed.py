@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: dW-transposed
 # bug: dW computed as coeff^T @ X, shape (C, D): crashes unless D == C, and is transposed when it runs
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: hardcoded-float64
 # bug: converts W and X with .double(): float32 inputs give float64 loss and dW (a warning under the course policy, a failure under --strict)
 # zoo-policy: strict
 """

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: not-vectorized
 # bug: the "vectorized" SVM loops over the N examples in Python (correct values, not vectorized)
 """
 Implements linear classifiers in PyTorch.

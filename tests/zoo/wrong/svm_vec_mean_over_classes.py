@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: svm-mean-over-classes
 # bug: data loss is margins.mean(), dividing by N * C instead of N (gradient divides by N)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: summed-not-averaged
 # bug: vectorized SVM sums the data loss and gradient over the batch without dividing by N
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: no-reg
 # bug: regularisation forgotten entirely (neither in the loss nor in dW)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: loss-item
 # bug: returns loss.item() (a Python float) from the vectorized loss; training calls loss.item()
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames svm_loss_vectorized
+# zoo-mistake: svm-row-count-wrong-axis
 # bug: counts positive margins per class (sum over dim=0) instead of per example: crashes unless N == C, wrong dW when it runs
 """
 Implements linear classifiers in PyTorch.

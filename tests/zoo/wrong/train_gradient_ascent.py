@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-gradient-ascent
 # bug: update W = W + learning_rate * grad (gradient ascent)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-history-tensors
 # bug: appends the loss tensor itself to loss_history instead of loss.item()
 """
 Implements linear classifiers in PyTorch.

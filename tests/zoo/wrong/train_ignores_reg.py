@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-ignores-reg
 # bug: calls loss_func with reg=0.0 instead of the given reg
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-init-float32
 # bug: when W is None, initialises W with dtype=torch.float32 instead of X's dtype (breaks float64 data)
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: hardcoded-cuda
 # bug: when W is None, initialises W with device='cuda': crashes on a CPU-only grader
 """
 Implements linear classifiers in PyTorch.

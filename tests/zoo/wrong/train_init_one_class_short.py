@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-init-one-class-short
 # bug: when W is None, initialises C = max(y) columns (one class short): crashes on the largest label
 """
 Implements linear classifiers in PyTorch.

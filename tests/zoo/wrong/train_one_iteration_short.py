@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-one-iteration-short
 # bug: loops for it in range(1, num_iters): one iteration (and one history entry) short
 """
 Implements linear classifiers in PyTorch.

@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-no-update
 # bug: W.sub(learning_rate * grad) is not in place and its result is dropped: W never changes
 """
 Implements linear classifiers in PyTorch.

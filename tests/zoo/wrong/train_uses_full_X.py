@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: train-full-data
 # bug: samples a batch but calls loss_func on the full X, y
 """
 Implements linear classifiers in PyTorch.
