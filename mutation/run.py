@@ -138,6 +138,8 @@ def main(argv=None):
     parser.add_argument("--rerun-survivors", metavar="FILE",
                         help="keep the kills of an earlier results file, run its survivors again")
     parser.add_argument("--out", default=str(RESULTS / "latest.json"))
+    parser.add_argument("--check", metavar="FILE",
+                        help="run nothing: the table and the triage of an earlier results file")
     parser.add_argument("--write-sample", type=int, metavar="K",
                         help="write K non-equivalent mutants, drawn with a fixed seed, to sample.json and stop")
     args = parser.parse_args(argv)
@@ -151,6 +153,15 @@ def main(argv=None):
                                      indent=1) + "\n")
         print(f"{SAMPLE}: {len(chosen)} of {len(pool)} non-triaged mutants")
         return 0
+
+    if args.check:
+        data = json.loads(Path(args.check).read_text())
+        results = data["results"]
+        problems = triage_problems(results, triage, everything=len(results) == len(mutants))
+        print(table(results, triage))
+        for p in problems:
+            print("TRIAGE:", p)
+        return 1 if problems else 0
 
     earlier = []
     if args.rerun_survivors:
