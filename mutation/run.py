@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from harness.api import BY_NAME
@@ -75,15 +75,28 @@ def grade(mutant: Mutant, original: str, workdir: Path, timeout: float) -> dict:
             "seconds": round(time.monotonic() - start, 1), "failed": failed}
 
 
-def run_mutants(mutants, jobs: int, timeout: float, progress=None):
+def run_mutants(mutants, jobs: int, timeout: float, progress=None, journal: Path = None):
+    """Grade the mutants, `jobs` at a time, in a fixed shuffled order (a run stopped part
+    way is a uniform sample); each result is appended to `journal` (JSON lines) as it
+    comes, and mutants already there are not run again."""
     original = SUBJECT.read_text()
+    done = {}
+    if journal is not None and journal.exists():
+        done = {r["id"]: r for r in map(json.loads, journal.read_text().splitlines()) if r.get("id")}
+    todo = [m for m in mutants if m.id not in done]
+    random.Random(498).shuffle(todo)
+    results = [done[m.id] for m in mutants if m.id in done]
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = []
-        for result in pool.map(lambda m: grade(m, original, Path(tmp), timeout), mutants):
+        futures = [pool.submit(grade, m, original, Path(tmp), timeout) for m in todo]
+        for future in as_completed(futures):
+            result = future.result()
             results.append(result)
+            if journal is not None:
+                with journal.open("a") as f:
+                    f.write(json.dumps(result) + "\n")
             if progress:
                 progress(len(results), len(mutants), result)
-        return results
+    return results
 
 
 def triage_problems(results, triage, everything: bool):
@@ -138,6 +151,8 @@ def main(argv=None):
     parser.add_argument("--rerun-survivors", metavar="FILE",
                         help="keep the kills of an earlier results file, run its survivors again")
     parser.add_argument("--out", default=str(RESULTS / "latest.json"))
+    parser.add_argument("--journal", metavar="FILE.jsonl",
+                        help="append each result here as it comes; a rerun skips the mutants it holds")
     parser.add_argument("--check", metavar="FILE",
                         help="run nothing: the table and the triage of an earlier results file")
     parser.add_argument("--write-sample", type=int, metavar="K",
@@ -155,10 +170,12 @@ def main(argv=None):
         return 0
 
     if args.check:
-        data = json.loads(Path(args.check).read_text())
-        results = data["results"]
+        text = Path(args.check).read_text()
+        results = ([json.loads(line) for line in text.splitlines() if line.strip()]
+                   if args.check.endswith(".jsonl") else json.loads(text)["results"])
         problems = triage_problems(results, triage, everything=len(results) == len(mutants))
         print(table(results, triage))
+        print(f"\n{len(results)} of {len(mutants)} mutants in {args.check}")
         for p in problems:
             print("TRIAGE:", p)
         return 1 if problems else 0
@@ -177,7 +194,8 @@ def main(argv=None):
         print(f"[{done}/{total}] {r['outcome']:9} {r['seconds']:6.1f}s {r['id']} ({r['function']}): "
               f"{r['change']}", flush=True)
 
-    results = earlier + run_mutants(mutants, args.jobs, args.timeout, progress)
+    results = earlier + run_mutants(mutants, args.jobs, args.timeout, progress,
+                                    Path(args.journal) if args.journal else None)
     wall = time.monotonic() - start
     everything = not args.only
     problems = triage_problems(results, triage, everything)
