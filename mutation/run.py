@@ -107,7 +107,7 @@ def triage_problems(results, triage, everything: bool):
         entry = triage.get(r["id"])
         if r["outcome"] == "survived" and entry is None:
             problems.append(f"survivor not triaged: {r['id']} in {r['function']}: {r['change']}")
-        if entry is not None and entry.change != r["change"]:
+        if entry is not None and entry.change != r["change"].strip():
             problems.append(f"stale entry {r['id']}: listed as `{entry.change}`, the mutant is `{r['change']}`")
         elif entry is not None and r["outcome"] != "survived":
             problems.append(f"{r['id']} is listed as {entry.kind} but was {r['outcome']}: {r['change']}")
