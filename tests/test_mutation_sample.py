@@ -2,7 +2,7 @@
 seed from those that are not triaged as equivalent or accepted): each must be killed by
 the property suite, through the harness's real entry point, so a change that weakens the
 properties fails CI. The unmutated subject must pass, or every kill would mean nothing.
-Cost: about 30 kills of 5-10 CPU-seconds and one full pass, 2-4 minutes on 2 busy cores.
+Cost: 230 CPU-seconds measured (31 harness runs), about 2 minutes on 2 free cores.
 The full run is `tox -e mutation` (README, "Mutation testing")."""
 import os
 import tempfile
