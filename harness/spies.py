@@ -8,7 +8,8 @@ import torch
 
 class SpyLoss:
     """A loss_func for train_linear_classifier: records (W, X_batch, y_batch, reg),
-    answers call k with loss k + 0.5 and a fixed pseudo-random gradient."""
+    answers call k with loss k + 0.5 and a fixed pseudo-random gradient. (What the
+    training prints around its calls is the worker's: Subject.progress_lines.)"""
 
     def __init__(self, seed=0):
         self.calls = []

@@ -62,6 +62,7 @@ class Subject:
     shipped: bool
     names: List[str]
     printed: str = ""          # what the last call printed (the first few KiB)
+    progress_lines: list = []  # its lines holding a digit, from its first use of a stand-in on
     args_after: list = []      # the last call's arguments, as they were after it
     aliases: list = []         # [result index, argument index] sharing memory
 
@@ -154,6 +155,8 @@ class InProcessSubject(Subject):
             raise SubmissionError(_describe(what, exc, str(self.path))) from exc
         finally:
             self.printed = buffer.getvalue()[:4096]
+            self.progress_lines = [l[:200] for l in buffer.getvalue().splitlines()
+                                   if any(ch.isdigit() for ch in l)][:50]
         self.args_after = list(args)
         items = result if type(result) is tuple else (result,)
         self.aliases = [[i, j] for i, r in enumerate(items) if type(r) is torch.Tensor

@@ -295,7 +295,9 @@ class WorkerSubject(Subject):
                 self.hung[key] = (f"{what} was not run again: its calls took more than their budget of "
                                   f"{budget:.0f} s of worker time")
         if "printed" in reply:  # requests that ran submission code
-            self.printed = reply["printed"]
+            self.printed = str(reply["printed"])[:2 * 4096]
+            lines = reply.get("progress_lines")
+            self.progress_lines = [str(l)[:200] for l in lines[:50]] if type(lines) is list else []
         if not reply.get("ok"):
             error = str(reply.get("error", "?"))
             if _out_of_memory(error) and key not in self.hung:  # every later call would do the same

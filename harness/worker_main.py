@@ -26,6 +26,7 @@ from harness.counting import counting
 from harness.wire import decode, encode, receive, send
 
 MAX_PRINTED = 4096
+MAX_PROGRESS_LINES = 50
 _ERRORS = {"AttributeError": AttributeError, "TypeError": TypeError, "ValueError": ValueError,
            "IndexError": IndexError, "KeyError": KeyError}
 
@@ -59,6 +60,9 @@ class _BoundedWriter:
 
     def __init__(self):
         self.kept, self.total = [], 0
+        # From the call's first use of a stand-in (the spy loss, in training) on: the lines
+        # that hold a digit, the progress lines of verbose training (a hint: verbose only).
+        self.watching, self.lines, self.partial = False, [], ""
 
     def write(self, text):
         text = str(text)
@@ -66,7 +70,15 @@ class _BoundedWriter:
         if room > 0:
             self.kept.append(text[:room])
         self.total += len(text)
+        if self.watching and len(self.lines) < MAX_PROGRESS_LINES:
+            *done, self.partial = (self.partial + text[:100000]).split("\n")
+            self.partial = self.partial[:200]
+            self.lines += [l[:200] for l in done if any(ch.isdigit() for ch in l)][:MAX_PROGRESS_LINES - len(self.lines)]
         return len(text)
+
+    def progress_lines(self):
+        last = [self.partial] if any(ch.isdigit() for ch in self.partial) else []
+        return (self.lines + last)[:MAX_PROGRESS_LINES]
 
     def flush(self):
         pass
@@ -100,9 +112,12 @@ class Worker:
         self.stand_ins = {}
         self.replaced = {}
         self.inp = self.out = None
+        self.writer = None  # the current call's stdout
 
     def callback(self, message):
         """Ask the harness to use one of its stand-ins; its answer, or its error raised here."""
+        if self.writer is not None:
+            self.writer.watching = True
         send(self.out, {"callback": message})
         answer = receive(self.inp).get("answer", {})
         if not answer.get("ok"):
@@ -209,7 +224,7 @@ class Worker:
                 return {"ok": False, "error": f"has no method `{req['method']}`"}
         else:
             return {"ok": False, "error": f"unknown request {op!r}"}
-        writer = _BoundedWriter()
+        writer = self.writer = _BoundedWriter()
         work = None
         try:
             with contextlib.redirect_stdout(writer), contextlib.redirect_stderr(writer):
@@ -229,6 +244,7 @@ class Worker:
         if req.get("bare"):  # timed: nothing sent back but the answer
             return {"ok": True, "value": result_enc}
         return {"ok": True, "value": result_enc, "printed": writer.value(),
+                "progress_lines": writer.progress_lines(),
                 "args_after": encode(list(args), self.ref_of),
                 "aliases": _aliases(result, args), "work": work}
 

@@ -141,3 +141,56 @@ assert not missing, f"expected every row to be drawn in {calls * batch_size} dra
         fail(NAME, f"never draws some rows of X: every row must be reachable ({SPEC})",
              [f"rows {missing} of {n} never drawn in {calls * batch_size} draws"], repro,
              evidence(subject, rule="coverage", last_row_only=missing == [n - 1]))
+
+
+def chi2_sf_even(x, df):
+    """P(chi-square with an even number df of degrees of freedom > x), in closed form:
+    exp(-x/2) * sum_{i < df/2} (x/2)^i / i!."""
+    assert df % 2 == 0
+    term, total = 1.0, 1.0
+    for i in range(1, df // 2):
+        term *= (x / 2) / i
+        total += term
+    return math.exp(-x / 2) * total
+
+
+def chi2_threshold(df, false_alarm=1e-9):
+    """The smallest x (to 1e-6) with P(chi-square_df > x) <= false_alarm, by bisection."""
+    lo, hi = 0.0, 1000.0
+    while hi - lo > 1e-6:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if chi2_sf_even(mid, df) > false_alarm else (lo, mid)
+    return hi
+
+
+# Uniformity: UNIFORM_DRAWS draws from UNIFORM_ROWS = 11 rows, at a fixed seed. Pearson's
+# statistic sum (count - m/11)^2 / (m/11) follows chi-square with 10 degrees of freedom
+# for a uniform sampler (m = 20000 draws: every expected count is 1818, where the
+# approximation is accurate); it exceeds chi2_threshold(10) = 62.9 with probability
+# 1e-9, so a correct sampler fails with probability below 1e-9. A sampler that draws one
+# row twice as often has a noncentrality 0.069 * m = 1388: it is always caught.
+UNIFORM_ROWS, UNIFORM_DRAWS, UNIFORM_SEED = 11, 20000, 498
+
+
+def test_rows_equally_likely(subject):
+    X, y = indexed_data(UNIFORM_ROWS, 2)
+    limit = chi2_threshold(UNIFORM_ROWS - 1)
+    repro = sample_snippet(X, y, f"""
+X_batch, _ = draw(X, y, {UNIFORM_DRAWS}, seed={UNIFORM_SEED})
+counts = torch.bincount(X_batch[:, 0].long(), minlength={UNIFORM_ROWS}).tolist()
+statistic = sum((c - {UNIFORM_DRAWS / UNIFORM_ROWS}) ** 2 / {UNIFORM_DRAWS / UNIFORM_ROWS} for c in counts)
+assert statistic <= {limit:.6f}, f"rows not equally likely: counts {{counts}}, chi-square {{statistic:.1f}} > {limit:.1f}"
+""")
+    subject.reset_seed(UNIFORM_SEED)
+    X_batch, _ = draw(subject, X, y, UNIFORM_DRAWS, repro)
+    rows = X_batch[:, 0].long() if tuple(X_batch.shape) == (UNIFORM_DRAWS, 2) else None
+    if rows is None or not bool(((rows >= 0) & (rows < UNIFORM_ROWS)).all()):
+        return  # test_rows_with_their_labels blames the shape and the rows
+    counts = torch.bincount(rows, minlength=UNIFORM_ROWS).tolist()
+    expected = UNIFORM_DRAWS / UNIFORM_ROWS
+    statistic = sum((c - expected) ** 2 / expected for c in counts)
+    if statistic > limit:
+        fail(NAME, "rows must be equally likely on every draw (torch.randint(num_train, (batch_size,)))",
+             [f"{UNIFORM_DRAWS} draws from {UNIFORM_ROWS} rows after reset_seed({UNIFORM_SEED}): counts {counts}"
+              f" (expected {expected:.0f} each); chi-square {statistic:.1f} > {limit:.1f}, which a uniform"
+              " sampler exceeds with probability 1e-9"], repro, evidence(subject, rule="uniform"))

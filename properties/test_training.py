@@ -2,6 +2,9 @@
 
 Blame (SPEC.md, Blame): a batch that is wrong only because the submission's own
 sample_batch is wrong gives a note, not a failure of training."""
+import re
+
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -138,22 +141,81 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
                  [f"expected {spy['losses']}, got {history}"], repro, {"rule": "history"})
 
 
-def test_verbose_prints_progress(subject):
-    """verbose=True prints a progress line from iteration 0."""
+# The initial W: 0.000001 * torch.randn(D, C) (SPEC.md), D * C = 1000 entries of a
+# normal of scale s. The median |w| is about 0.674 s: at most 0.674 * MAX_SCALE for any
+# scale up to 1e-3 unless over half the draws lie 10 times further out than expected
+# (negligible), so randn alone, 1e-6 + randn, 1e-6 - randn, ... fail on the scale. The
+# largest |w| stays below MAX_SPREAD * median|w| unless median|w| < 0.5 s (over 500 of
+# 1000 |z| below 0.5, p = 0.383 each: Chernoff bound exp(-1000 KL(0.5||0.383)) < 1e-12)
+# or some |z| > 7.5 (1000 * 6.4e-14 < 1e-10): a false alarm below 1e-9 for any scale.
+# A heavy-tailed draw such as 1e-6 / randn has largest/median about 500 and passes
+# only if all 1000 |z| exceed 0.045 (probability exp(-36)).
+INIT_D, INIT_C, MAX_SCALE, MAX_SPREAD = 40, 25, 1e-2, 15.0
+
+
+def test_initial_w_small_and_random(subject):
+    X, y = indexed_data(6, INIT_D, num_classes=INIT_C)
+    y[0] = INIT_C - 1
+    subject.reset_seed(0)
+    repro = train_snippet(SpyLoss, None, X, y, 1e-3, 0.0, 1, 4)
+    try:
+        spy, _, _ = run(subject, None, X, y, 1e-3, 0.0, 1, 4, repro)
+    except CalleeFails:
+        return  # sample_batch raises here: blamed there
+    W0 = spy['calls'][0][0]
+    if tuple(W0.shape) != (INIT_D, INIT_C):
+        return  # test_sgd_steps blames the shape
+    magnitudes = W0.double().abs().flatten()
+    median, largest = float(magnitudes.median()), float(magnitudes.max())
+    where = [f"the first W (D={INIT_D}, C={INIT_C}): median |w| {median:.3g}, largest |w| {largest:.3g},"
+             f" distinct values {len(set(W0.flatten().tolist()))}"]
+    rule = "W = None must start as 0.000001 * torch.randn(D, C): small and random"
+    if len(set(W0.flatten().tolist())) < W0.numel() // 2 or median == 0.0:
+        fail(NAME, rule, where + ["looks like: zeros or a constant, not torch.randn"], repro)
+    if not median <= 0.674 * MAX_SCALE:
+        fail(NAME, rule, where + [f"the scale must be of the order of 1e-6 (at most {MAX_SCALE:g});"
+                                  " looks like: the factor 0.000001 is missing or not multiplied"], repro)
+    if not largest <= MAX_SPREAD * median:
+        fail(NAME, rule, where + ["the values are not spread like a normal draw:"
+                                  " looks like 0.000001 combined with randn by another operator than *"], repro)
+
+
+VERBOSE_ITERS = 250  # progress at iterations 0, 100 and 200
+
+
+def _mentions(line: str, number: int) -> bool:
+    return re.search(rf"(?<![\w.]){number}(?![\w.])", line) is not None
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_verbose_prints_every_100_iterations(subject, verbose):
+    """verbose=False prints nothing; verbose=True one line at iterations 0, 100, 200, ...
+    (the lines holding a digit, printed from the first loss_func call on, are counted:
+    the starter prints its progress line after the loss)."""
     X, y = indexed_data(6, 3)
-    repro = snippet(bind(X=X, y=y) + """
+    repro = snippet(bind(X=X, y=y) + f"""
 import contextlib, io
 printed = io.StringIO()
 zero_loss = lambda W, X_batch, y_batch, reg: (torch.tensor(0.5, dtype=W.dtype), torch.zeros_like(W))
 with contextlib.redirect_stdout(printed):
-    lc.train_linear_classifier(zero_loss, None, X, y, learning_rate=1e-3, reg=0.0, num_iters=3,
-                               batch_size=4, verbose=True)
-assert printed.getvalue().strip(), "expected a progress line with verbose=True, got nothing printed"
+    lc.train_linear_classifier(zero_loss, None, X, y, learning_rate=1e-3, reg=0.0, num_iters={VERBOSE_ITERS},
+                               batch_size=4, verbose={verbose})
+lines = [l for l in printed.getvalue().splitlines() if any(ch.isdigit() for ch in l)]
+expected = {len(range(0, VERBOSE_ITERS, 100)) if verbose else 0}
+assert len(lines) == expected, f"expected {{expected}} progress lines with verbose={verbose}, got {{len(lines)}}: {{lines[:3]}}"
 print("ok")""")
     try:
-        run(subject, None, X, y, 1e-3, 0.0, 3, 4, repro, verbose=True)
+        run(subject, None, X, y, 1e-3, 0.0, VERBOSE_ITERS, 4, repro, verbose=verbose)
     except CalleeFails:
         return  # sample_batch raises here: blamed there
-    if not subject.printed.strip():
-        fail(NAME, f"with verbose=True must print progress (every 100 iterations, from iteration 0; {SPEC})",
-             ["nothing was printed for num_iters = 3"], repro, {"rule": "verbose"})
+    lines = subject.progress_lines
+    want = list(range(0, VERBOSE_ITERS, 100))
+    call = f"train_linear_classifier(..., num_iters={VERBOSE_ITERS}, verbose={verbose})"
+    if not verbose and lines:
+        fail(NAME, f"with verbose=False must print nothing ({SPEC})",
+             [f"{call} printed {len(lines)} progress lines, the first: {lines[0]!r}"], repro, {"rule": "verbose"})
+    if verbose and not (len(lines) == len(want) and all(_mentions(l, it) for l, it in zip(lines, want))):
+        fail(NAME, "with verbose=True must print one progress line at iterations 0, 100, 200, ..."
+                   " (if it % 100 == 0)",
+             [f"{call}: expected {len(want)} lines for iterations {want}, got {len(lines)}: {lines[:5]}"],
+             repro, {"rule": "verbose"})
