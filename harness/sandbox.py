@@ -99,10 +99,11 @@ def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY
             cmd += ["--ro-bind", top, top]
     for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
         cmd += ["--ro-bind-try", f, f]
+    # The private /tmp first: a Python installed under /tmp (CI's venv) is bound over it below.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for p in _read_only_paths():
         if not p.startswith(("/usr/", "/bin/", "/lib")):
             cmd += ["--ro-bind", p, p]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for dev in sorted(Path("/dev").glob("nvidia*")):  # a CUDA grader: its device nodes
         cmd += ["--dev-bind-try", str(dev), str(dev)]
     cmd += ["--bind", workdir, workdir, "--chdir", workdir, "--"]

@@ -3,7 +3,8 @@
 The worker's counters run beside the submission and can be switched off by it; the
 syntax tree cannot. For a vectorized loss this finds, in the function and in every
 function of the file it reaches (by name: calls, thread targets, callbacks):
-- uses of the naive losses (SPEC: "a vectorized version that calls the naive one is wrong");
+- uses of the naive losses (SPEC.md, Losses: "a vectorized version that calls the naive one is
+  wrong");
 - loops over examples: `for`/`while`/comprehensions whose count comes from the number of
   rows (`range(X.shape[0])`, `range(num_train)` with `num_train = X.shape[0]`,
   `while i < len(y)`, `for row in X`, `zip(X, y)`, `enumerate(y)`, ...).

@@ -49,7 +49,7 @@ class _Listener(threading.Thread):
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.sock = socket.create_server(LISTENER)
+        self.sock = socket.create_server(LISTENER, reuse_port=True)  # two test runs at once may both listen
         self.sock.settimeout(0.5)
         self.connections, self.stopped = 0, False
 
