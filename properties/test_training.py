@@ -173,13 +173,16 @@ def test_initial_w_small_and_random(subject):
              f" distinct values {len(set(W0.flatten().tolist()))}"]
     rule = "W = None must start as 0.000001 * torch.randn(D, C): small and random"
     if len(set(W0.flatten().tolist())) < W0.numel() // 2 or median == 0.0:
-        fail(NAME, rule, where + ["looks like: zeros or a constant, not torch.randn"], repro)
+        fail(NAME, rule, where + ["looks like: zeros or a constant, not torch.randn"], repro,
+             {"rule": "init", "problem": "constant"})
     if not median <= 0.674 * MAX_SCALE:
         fail(NAME, rule, where + [f"the scale must be of the order of 1e-6 (at most {MAX_SCALE:g});"
-                                  " looks like: the factor 0.000001 is missing or not multiplied"], repro)
+                                  " looks like: the factor 0.000001 is missing or not multiplied"], repro,
+             {"rule": "init", "problem": "scale"})
     if not largest <= MAX_SPREAD * median:
         fail(NAME, rule, where + ["the values are not spread like a normal draw:"
-                                  " looks like 0.000001 combined with randn by another operator than *"], repro)
+                                  " looks like 0.000001 combined with randn by another operator than *"], repro,
+             {"rule": "init", "problem": "spread"})
 
 
 VERBOSE_ITERS = 250  # progress at iterations 0, 100 and 200
@@ -215,9 +218,10 @@ print("ok")""")
     call = f"train_linear_classifier(..., num_iters={VERBOSE_ITERS}, verbose={verbose})"
     if not verbose and lines:
         fail(NAME, f"with verbose=False must print nothing ({SPEC})",
-             [f"{call} printed {len(lines)} progress lines, the first: {lines[0]!r}"], repro, {"rule": "verbose"})
+             [f"{call} printed {len(lines)} progress lines, the first: {lines[0]!r}"], repro,
+             {"rule": "verbose", "quiet": True})
     if verbose and not (len(lines) == len(want) and all(_mentions(l, it) for l, it in zip(lines, want))):
         fail(NAME, "with verbose=True must print one progress line at iterations 0, 100, 200, ..."
                    " (if it % 100 == 0)",
              [f"{call}: expected {len(want)} lines for iterations {want}, got {len(lines)}: {lines[:5]}"],
-             repro, {"rule": "verbose"})
+             repro, {"rule": "verbose", "quiet": False})

@@ -1,4 +1,5 @@
 # zoo: blames sample_batch
+# zoo-mistake: sample-not-uniform
 # bug: rounds torch.rand * (num_train - 1): the first and the last row are drawn half as often as the others
 """
 Implements linear classifiers in PyTorch.

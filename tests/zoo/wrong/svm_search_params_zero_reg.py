@@ -1,4 +1,5 @@
 # zoo: blames svm_get_search_params
+# zoo-mistake: grid-not-positive
 # bug: regularization_strengths starts at 0 (the grid's values must be positive)
 """
 Implements linear classifiers in PyTorch.

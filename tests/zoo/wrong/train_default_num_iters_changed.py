@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: signature-changed
 # bug: changed the default num_iters of train_linear_classifier to 1500 (the notebook calls it with the defaults)
 import torch
 import random

@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: init-without-scale
 # bug: W = None starts as torch.randn(D, C): the 0.000001 factor is forgotten
 """
 Implements linear classifiers in PyTorch.

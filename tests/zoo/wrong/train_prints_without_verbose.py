@@ -1,4 +1,5 @@
 # zoo: blames train_linear_classifier
+# zoo-mistake: prints-without-verbose
 # bug: prints progress every 100 iterations whether verbose is True or not
 """
 Implements linear classifiers in PyTorch.
