@@ -319,3 +319,34 @@ print("ok")
 
 def vectorized_snippet(name: str) -> str:
     return snippet(f"FN = lc.{name}\n" + VECTORIZED_CHECK)
+
+
+# --------------------------------------------------------------- signatures
+
+SIGNATURE_CHECK = '''
+import inspect
+def check(fn, want):
+    got = list(inspect.signature(fn).parameters.values())
+    shown = ", ".join(str(p.replace(annotation=inspect.Parameter.empty)) for p in got)
+    message = f"{fn.__qualname__}: expected ({', '.join(want)}), got ({shown})"
+    for i, w in enumerate(want):
+        name, _, default = w.partition("=")
+        assert i < len(got) and got[i].name == name, message
+        if default:
+            assert got[i].default == eval(default), message
+        else:
+            assert got[i].default is inspect.Parameter.empty, message
+    extra = [p for p in got[len(want):] if p.default is inspect.Parameter.empty
+             and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    assert not extra, message
+'''
+
+
+def signature_snippet(name: str) -> str:
+    """Checks the course's parameters and defaults of one API name with inspect."""
+    from harness.signatures import SIGNATURES
+    calls = []
+    for method, spec in SIGNATURES[name].items():
+        want = [p.strip() for p in spec.split(",") if p.strip()]
+        calls.append(f"check(lc.{name}{'.' + method if method else ''}, {want!r})")
+    return snippet(SIGNATURE_CHECK + "\n" + "\n".join(calls) + '\nprint("ok")')

@@ -3,6 +3,7 @@ and method, read from the submission's syntax tree in the harness process."""
 import pytest
 
 from harness.compare import fail
+from harness.repro import signature_snippet
 from harness.signatures import SIGNATURES, expected, judge
 from properties.params import names
 
@@ -18,4 +19,4 @@ def test_signature_and_defaults(subject, note, row):
         note(f"{row.name}: {text}")
     if problems:
         fail(row.name, "must keep the course's signature and defaults (SPEC.md, Signatures and defaults)",
-             problems + [f"expected: {expected(row.name)}"])
+             problems + [f"expected: {expected(row.name)}"], signature_snippet(row.name))

@@ -157,7 +157,22 @@ def test_initial_w_small_and_random(subject):
     X, y = indexed_data(6, INIT_D, num_classes=INIT_C)
     y[0] = INIT_C - 1
     subject.reset_seed(0)
-    repro = train_snippet(SpyLoss, None, X, y, 1e-3, 0.0, 1, 4)
+    repro = snippet(f"""
+random.seed(0); torch.manual_seed(0)
+X = torch.arange(6.0 * {INIT_D}, dtype=torch.float64).reshape(6, {INIT_D})
+y = torch.tensor([{INIT_C - 1}, 0, 1, 2, 3, 4])
+seen = []
+def loss_func(W, X_batch, y_batch, reg):
+    seen.append(W.detach().clone())
+    return torch.tensor(0.5, dtype=W.dtype), torch.zeros_like(W)
+lc.train_linear_classifier(loss_func, None, X, y, learning_rate=1e-3, reg=0.0, num_iters=1, batch_size=4)
+w = seen[0].double().abs().flatten()
+median, largest, distinct = float(w.median()), float(w.max()), len(set(seen[0].flatten().tolist()))
+got = f"median |w| {{median:.3g}}, largest |w| {{largest:.3g}}, {{distinct}} distinct values"
+assert median > 0 and distinct >= w.numel() // 2, f"expected a random draw, got {{got}}"
+assert median <= {0.674 * MAX_SCALE!r}, f"expected a scale of about 1e-6 (median |w| at most {0.674 * MAX_SCALE:.3g}), got {{got}}"
+assert largest <= {MAX_SPREAD!r} * median, f"expected values spread like a normal draw (largest at most {MAX_SPREAD:g} x median), got {{got}}"
+print("ok")""")
     try:
         spy, _, _ = run(subject, None, X, y, 1e-3, 0.0, 1, 4, repro)
     except CalleeFails:
