@@ -70,6 +70,7 @@ class Graded(NamedTuple):
     report: dict
     returncode: Optional[int]   # None: killed at the time limit
     seconds: float
+    cpu_seconds: Optional[float] = None  # the grading run and its worker (fork server only)
 
 
 # ---------------------------------------------------------------- what to grade
@@ -212,6 +213,12 @@ def child_command(file: Path, report: Path, strict: bool = False,
     return cmd + list(extra)
 
 
+def _fork_server_wanted() -> bool:
+    """Grading runs are forked from one pre-imported process (harness/forkserver.py)
+    where fork() exists; HARNESS_BATCH_FORK=0 starts each as a subprocess instead."""
+    return hasattr(os, "fork") and os.environ.get("HARNESS_BATCH_FORK", "1") != "0"
+
+
 def write_atomically(path: str, data: dict) -> None:
     from harness.report import write_atomically as write  # torch comes with it: only when grading
     write(path, data)
@@ -272,16 +279,17 @@ def _signal(pid: int, sig) -> None:
         pass
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Kill the child and everything it started: its process group (made by
+def _kill_group(proc) -> None:
+    """Kill the child (a Popen, or the pid of a forked grading run) and everything it started: its process group (made by
     start_new_session) and every descendant, also those that left the group with
     setsid (a sandboxed worker). The tree is stopped first, so that nothing it spawns
     meanwhile escapes."""
     stop = getattr(signal, "SIGSTOP", None)
     kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+    root = proc if isinstance(proc, int) else proc.pid
     seen: List[int] = []
     for _ in range(5):
-        new = [p for p in [proc.pid] + _descendants(proc.pid) if p not in seen]
+        new = [p for p in [root] + _descendants(root) if p not in seen]
         if not new:
             break
         if stop is not None:
@@ -292,13 +300,14 @@ def _kill_group(proc: subprocess.Popen) -> None:
         _signal(pid, kill)
     if hasattr(os, "killpg"):
         try:
-            os.killpg(proc.pid, kill)
+            os.killpg(root, kill)
         except OSError:
             pass
-    try:
-        proc.kill()
-    except OSError:
-        pass
+    if not isinstance(proc, int):
+        try:
+            proc.kill()
+        except OSError:
+            pass
 
 
 class Grader:
@@ -315,9 +324,12 @@ class Grader:
         self.policy = "strict" if strict else "course"
         self.profile = profile or DEFAULT_PROFILE
         self.timeout = timeout
-        self._running: Dict[int, subprocess.Popen] = {}
+        self._running: Dict[int, object] = {}  # pid -> Popen, or the pid of a forked run
         self._lock = threading.Lock()
         self._stopped = False
+        self._forks = None               # the fork server (harness/forkserver.py), once started
+        self._forks_lock = threading.Lock()
+        self._forks_failed = not _fork_server_wanted()
 
     def kill_all(self) -> None:
         with self._lock:
@@ -325,6 +337,66 @@ class Grader:
             running = list(self._running.values())
         for proc in running:
             _kill_group(proc)
+
+    def close(self) -> None:
+        """Stop the fork server (after grade_all)."""
+        with self._forks_lock:
+            if self._forks is not None:
+                self._forks.close()
+                self._forks = None
+
+    def _fork_server(self, env: dict):
+        """The fork server, started on first use; None where it cannot run (the batch
+        then starts each grading run as a subprocess, as before)."""
+        with self._forks_lock:
+            if self._forks is None and not self._forks_failed:
+                from harness.forkserver import Client
+                try:
+                    self._forks = Client(str(ROOT), env)
+                except (OSError, RuntimeError, ValueError):
+                    self._forks_failed = True
+            return self._forks
+
+    def _run(self, cmd: List[str], env: dict, out) -> Tuple[Optional[int], Optional[float]]:
+        """Run one grading run to its end: (exit status or None at the time limit, its
+        CPU-seconds where known)."""
+        forks = self._fork_server(env)
+        if forks is not None and cmd[1:3] == ["-m", "pytest"]:
+            with self._lock:
+                if self._stopped:
+                    raise RuntimeError("batch grading was stopped")
+                pid = forks.start(cmd[3:], out.name)
+                self._running[pid] = pid
+            try:
+                ended = forks.wait(pid, self.timeout)
+                if ended is None:
+                    _kill_group(pid)
+                    forks.wait(pid, 60)
+                    return None, None
+                return ended
+            finally:
+                with self._lock:
+                    self._running.pop(pid, None)
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("batch grading was stopped")
+            proc = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            self._running[proc.pid] = proc
+        returncode = None
+        try:
+            returncode = proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.wait()
+        finally:
+            with self._lock:
+                self._running.pop(proc.pid, None)
+            if proc.poll() is None:  # interrupted while waiting
+                _kill_group(proc)
+                proc.wait()
+        return returncode, None
 
     def grade(self, sub: Submission) -> Graded:
         """Grade one submission; any failure of the batch machinery itself becomes that
@@ -358,35 +430,17 @@ class Grader:
                                 self.isolation, self.e2e + plot)
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
             env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
-            returncode: Optional[int] = None
             with open(log, "w") as out:
                 out.write("$ " + " ".join(cmd) + "\n")
                 out.flush()
-                with self._lock:
-                    if self._stopped:
-                        raise RuntimeError("batch grading was stopped")
-                    proc = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-                    self._running[proc.pid] = proc
-                try:
-                    returncode = proc.wait(timeout=self.timeout)
-                except subprocess.TimeoutExpired:
-                    _kill_group(proc)
-                    proc.wait()
-                finally:
-                    with self._lock:
-                        self._running.pop(proc.pid, None)
-                    if proc.poll() is None:  # interrupted while waiting
-                        _kill_group(proc)
-                        proc.wait()
+                returncode, cpu = self._run(cmd, env, out)
             seconds = time.monotonic() - start
             if self._stopped:  # killed by kill_all(): no verdict, rather than a false "error"
                 raise RuntimeError("batch grading was stopped")
             output = log.read_text(errors="replace")
             report = self._judge(sub, report_path, returncode, output)
         write_atomically(str(final), report)
-        return Graded(sub, report, returncode, seconds)
+        return Graded(sub, report, returncode, seconds, cpu)
 
     def _judge(self, sub: Submission, report_path: Path, returncode: Optional[int],
                output: str) -> dict:
@@ -736,6 +790,7 @@ class BatchSession:
         try:
             self.graded = grade_all(self.submissions, grader, self.jobs, progress)
         finally:
+            grader.close()
             progress.close()
         self.seconds = time.monotonic() - start
         header = (f"{self._what()} from `{self.impl}`, {jobs} jobs, "

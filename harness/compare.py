@@ -49,32 +49,41 @@ def fmt(v: float) -> str:
 
 class LossRepro:
     """The repro of a loss call: check(...) on one or more cases, each with the oracle's
-    answer and the harness's tolerance as literals (harness/repro.py)."""
+    answer and the harness's tolerance as literals (harness/repro.py). The cases are
+    worked out only when the repro is shown (a failure): a passing call, nearly every
+    call, pays for no second oracle run."""
 
     def __init__(self, call: str, cases):
-        self.call, self.cases = call, list(cases)
+        self.call, self._cases = call, list(cases)  # each a dict, or a function making one
+
+    @property
+    def cases(self):
+        return [case() if callable(case) else case for case in self._cases]
 
     def __add__(self, other: "LossRepro") -> "LossRepro":
-        return LossRepro(self.call, self.cases + other.cases)
+        return LossRepro(self.call, self._cases + other._cases)
 
     def __str__(self):
         return repros.loss_snippet(self.call, self.cases)
 
 
 def loss_repro(call: str, model: str, W, X, y, reg, allow_float=False) -> LossRepro:
-    """call: source of the function under test, e.g. "lc.svm_loss_naive"."""
-    ref = oracle.ORACLES[model](W, X, y, reg)
-    bounds = loss_bounds(model, W, X, y, reg, W.dtype)
-    expected, allowed = ref.dW, bounds.dW
-    if model == "svm":
-        center, half = _svm_valid_box(W, X, y, ref, bounds)
-        expected, allowed = center, allowed + half
-    case = dict(W=W, X=X, y=y, reg=reg, expected_loss=ref.loss, allowed_loss=bounds.loss,
-                expected_dW=expected, allowed_dW=allowed)
-    if allow_float:
-        case["allow_float"] = True
-    if model == "softmax" and _py_underflows(W, X, y):
-        case["inf_ok"] = True
+    """call: source of the function under test, e.g. "lc.svm_loss_naive". W, X, y are
+    kept as they are now (the caller never changes them; the submission gets copies)."""
+    def case():
+        ref = oracle.ORACLES[model](W, X, y, reg)
+        bounds = loss_bounds(model, W, X, y, reg, W.dtype)
+        expected, allowed = ref.dW, bounds.dW
+        if model == "svm":
+            center, half = _svm_valid_box(W, X, y, ref, bounds)
+            expected, allowed = center, allowed + half
+        made = dict(W=W, X=X, y=y, reg=reg, expected_loss=ref.loss, allowed_loss=bounds.loss,
+                    expected_dW=expected, allowed_dW=allowed)
+        if allow_float:
+            made["allow_float"] = True
+        if model == "softmax" and _py_underflows(W, X, y):
+            made["inf_ok"] = True
+        return made
     return LossRepro(call, [case])
 
 

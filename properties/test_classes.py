@@ -17,7 +17,7 @@ from harness.repro import class_train_snippet, save_load_snippet, snippet
 from harness.spies import SpyLoss
 from harness.subject import SubmissionError
 from properties.loss_calls import attach_repro, call_loss
-from properties.params import api
+from properties.params import api, secondary
 from properties.strategies import loss_cases
 from properties.test_prediction import check_predictions, predict_repro
 from properties.test_sampling import indexed_data
@@ -68,6 +68,7 @@ def callee_fails(check) -> bool:
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=api(n)) for n in ("LinearSVM", "Softmax")])
+@secondary
 @given(case=loss_cases())
 def test_loss_method(subject, note, name, case):
     """LinearSVM.loss gives what svm_loss_vectorized gives, Softmax.loss what softmax_loss_vectorized gives."""
@@ -156,6 +157,7 @@ def test_train_runs_train_linear_classifier(subject, note):
 
 
 @api(BASE)
+@secondary
 @given(case=loss_cases())
 def test_predict_runs_predict_linear_classifier(subject, note, case):
     """predict(X) is predict_linear_classifier(self.W, X)."""

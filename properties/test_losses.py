@@ -16,7 +16,7 @@ from harness.compare import compare_loss, fail, fmt, loss_evidence
 from harness.policy import dtype_policy
 from harness.tolerance import loss_bounds, margin_ambiguity
 from properties.loss_calls import call_loss, evidence
-from properties.params import DEVICES, DTYPES, names
+from properties.params import DEVICES, DTYPES, names, secondary
 from properties.strategies import LossCase, floats, labels, loss_cases, offset_cases
 from reference.losses import svm_margins
 
@@ -39,6 +39,7 @@ def test_matches_oracle(subject, strict, note, row, dtype, device, case):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("row", names(LOSSES))
+@secondary
 @given(case=offset_cases())
 def test_stable_under_row_offsets(subject, row, device, case):
     """Huge scores shared by all classes of a row change nothing (subtract each row's max)."""
@@ -55,6 +56,7 @@ def test_stable_under_row_offsets(subject, row, device, case):
 
 
 @pytest.mark.parametrize("row", names(LOSSES))
+@secondary
 @given(case=loss_cases(w_bound=0.0))
 def test_zero_weights_sanity(subject, row, case):
     """At W = 0 every score is 0: the SVM loss is C - 1, the softmax loss log C."""
@@ -98,6 +100,7 @@ def _same_answer(row, relation, first, second, bounds, repro, dW_map=lambda d: d
 
 
 @pytest.mark.parametrize("row", names(LOSSES))
+@secondary
 @given(case=loss_cases(), data=st.data())
 def test_permuting_examples(subject, row, case, data):
     W, X, y, reg = case.as_torch()
@@ -110,6 +113,7 @@ def test_permuting_examples(subject, row, case, data):
 
 
 @pytest.mark.parametrize("row", names(LOSSES))
+@secondary
 @given(case=loss_cases())
 def test_duplicating_the_data(subject, row, case):
     """The loss is a mean over examples: the data set twice over has the same loss."""
@@ -123,6 +127,7 @@ def test_duplicating_the_data(subject, row, case):
 
 
 @pytest.mark.parametrize("row", names(LOSSES))
+@secondary
 @given(case=loss_cases(), data=st.data())
 def test_permuting_classes(subject, row, case, data):
     """Renaming the classes (columns of W, with the labels) permutes dW's columns alike."""
@@ -139,6 +144,7 @@ def test_permuting_classes(subject, row, case, data):
 
 
 @pytest.mark.parametrize("row", names(SOFTMAX_LOSSES))
+@secondary
 @given(case=loss_cases(reg=st.just(0.0)), data=st.data())
 def test_softmax_shift_invariance(subject, row, case, data):
     """Adding one vector v to every column of W adds x_i . v to a whole row of scores."""
@@ -163,6 +169,7 @@ def tie_cases(draw):
 
 
 @pytest.mark.parametrize("row", names(SVM_LOSSES))
+@secondary
 @given(case=tie_cases())
 def test_svm_at_the_hinge(subject, row, case):
     """At a margin of exactly 0 either one-sided derivative (or a mix) is a valid dW."""

@@ -11,7 +11,7 @@ from harness.compare import type_name, fail
 from harness.repro import sample_snippet
 from harness.subject import SubmissionError
 from properties.loss_calls import attach_repro
-from properties.params import api
+from properties.params import api, secondary
 
 NAME = "sample_batch"
 pytestmark = api(NAME)
@@ -77,6 +77,7 @@ def test_rows_with_their_labels(subject, n, d, batch_size, seed):
                  repro, evidence(subject, rule="labels"))
 
 
+@secondary
 @given(seed=st.integers(0, 2**31 - 1))
 def test_reproducible_after_reset_seed(subject, seed):
     """After the course's reset_seed (random + torch) the same batch comes out."""

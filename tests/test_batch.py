@@ -321,6 +321,65 @@ def test_a_failure_of_the_batch_machinery_is_that_submissions_error(tmp_path):
     assert json.loads((tmp_path / "not-made-yet" / "x.json").read_text())["verdict"] == "fail"
 
 
+# ---------------------------------------------------------------- the fork server
+
+def test_a_forked_grading_run_reports_what_a_subprocess_reports(tmp_path):
+    """The fork server (harness/forkserver.py) is a faster way to run the same command:
+    the reports agree, messages and repros included, for a file that fails and passes."""
+    sub = batch.Submission("bea", tmp_path / "bea.py")
+    sub.path.write_text(PARTIAL)
+    reports = {}
+    for mode in ("1", "0"):
+        os.environ["HARNESS_BATCH_FORK"] = mode
+        try:
+            grader = batch.Grader(tmp_path / f"out{mode}")
+            (tmp_path / f"out{mode}").mkdir()
+            graded = grader.grade(sub)
+            grader.close()
+        finally:
+            os.environ.pop("HARNESS_BATCH_FORK")
+        assert (graded.cpu_seconds is not None) == (mode == "1")
+        reports[mode] = graded.report
+    assert reports["1"]["verdict"] == "fail"
+    assert reports["1"]["functions"] == reports["0"]["functions"]
+    assert [t["status"] for t in reports["1"]["tests"]] == [t["status"] for t in reports["0"]["tests"]]
+
+
+def test_the_fork_server_imports_no_test_module():
+    """@given binds the Hypothesis settings in force when it decorates: a test module
+    imported before the grading run loads its profile would keep the default one (not
+    derandomized). The server imports the helpers and the conftests, never a test_ module."""
+    code = ("import sys; from harness import forkserver; forkserver._preload(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.startswith('properties.test_')))")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+    assert "properties.strategies" in subprocess.run(
+        [sys.executable, "-c", code.replace("startswith('properties.test_')", "startswith('properties.')"),
+         str(ROOT)], cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
+
+
+def test_the_time_limit_kills_a_forked_run_and_its_worker(tmp_path):
+    """A forked run past the batch's limit is killed with everything it started (its
+    worker, which hangs here in a call), and gets the timed-out report."""
+    path = tmp_path / "hang.py"
+    path.write_text(PARTIAL + "\n\ndef svm_loss_naive(W, X, y, reg):\n    while True:\n        pass\n")
+    grader = batch.Grader(tmp_path, timeout=8)
+    try:
+        assert grader._fork_server(dict(os.environ)) is not None
+        before = set(batch._descendants(os.getpid()))
+        graded = grader.grade(batch.Submission("hang", path))
+        assert graded.returncode is None
+        assert all("timed out" in f["messages"][0] for f in graded.report["functions"].values())
+        deadline = time.monotonic() + 10
+        while set(batch._descendants(os.getpid())) - before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not set(batch._descendants(os.getpid())) - before  # nothing of the run is left
+    finally:
+        grader.close()
+
+
 # ---------------------------------------------------------------- shards, merge, progress
 
 # One function that fails (a single learning rate), one that passes, eleven missing.

@@ -1,0 +1,224 @@
+"""Batch mode's fork server: one process that imports what every grading run needs
+(torch, pytest, Hypothesis, the harness, the properties) once, then forks one grading run
+per submission, so a class pays for those imports once rather than once per student
+(measured: about 3 CPU-seconds of each grading run's start-up; README, "CPU per
+submission").
+
+A forked grading run is the single-file command exactly: `pytest.main(ARGS)` with the
+batch child command's arguments (harness.batch.child_command), in a session of its own,
+its output into the submission's log. The submission itself never runs here: the
+grading run starts its worker (and sandbox) as it always does. Nothing here has run a
+test or a torch operation before the fork, so no state of a previous grading run
+reaches the next one (each fork starts from the server's untouched state), and no
+OpenMP thread pool exists to be broken by fork().
+
+Protocol, one JSON object a line. Requests on stdin: {"args": [...], "log": PATH}.
+Replies on stdout: {"started": PID} for each request, in order, and later
+{"exited": PID, "status": N, "cpu": SECONDS} (N: the exit status, or -SIGNAL; cpu: user
++ system time of the run and every process it waited for, its worker included). The
+server is single-threaded (a forked child must not inherit a lock held by another
+thread) and exits when stdin closes, killing the runs it still has.
+"""
+import atexit
+import json
+import os
+import select
+import signal
+import sys
+
+# Imported once, here, for every fork, under the names pytest gives them (rootdir on
+# sys.path, `properties` a package, the root conftest as `conftest`), so that pytest finds
+# them in sys.modules. The test modules themselves are NOT: @given binds the settings in
+# force when it decorates, and the profile (--hypothesis-profile) is loaded only when the
+# grading run configures pytest; imported here, every test would keep the default profile.
+PRELOAD = ("torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest",
+           "_hypothesis_pytestplugin", "conftest", "properties.conftest")
+
+
+def _preload(root: str) -> None:
+    import importlib
+    import pkgutil
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    for name in PRELOAD:
+        importlib.import_module(name)
+    import properties
+    for info in pkgutil.iter_modules(properties.__path__):
+        if not info.name.startswith("test_"):  # helpers only: no @given in them
+            importlib.import_module(f"properties.{info.name}")
+    from harness import sandbox
+    sandbox.available()  # its probes (a bwrap and a Python started) are cached for every fork
+
+
+def _run(args, log: str) -> int:
+    """In the forked child: the grading run, output to `log`. Returns the exit status."""
+    os.setsid()  # its own process group: the batch kills the group at the time limit
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    os.close(devnull)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    sys.argv = ["pytest"] + list(args)
+    import pytest
+    try:
+        status = int(pytest.main(list(args)))
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # pytest reports its own errors; this is the last resort
+        import traceback
+        traceback.print_exc()
+        status = 3
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    return status
+
+
+def _reply(message: dict) -> None:
+    sys.__stdout__.write(json.dumps(message) + "\n")
+    sys.__stdout__.flush()
+
+
+def serve(root: str) -> None:
+    _preload(root)
+    _reply({"ready": os.getpid()})
+    running = set()
+    pending = b""
+    stdin = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
+    fd = stdin.fileno()
+    open_input = True
+    while open_input or running:
+        ready, _, _ = select.select([fd] if open_input else [], [], [], 0.05)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_input = False
+                for pid in running:  # the batch is gone: so are its grading runs
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                sys.__stdout__.flush()
+                pid = os.fork()
+                if pid == 0:
+                    status = 3
+                    try:
+                        status = _run(request["args"], request["log"])
+                    except BaseException:  # before the log was opened: the server's stderr
+                        import traceback
+                        traceback.print_exc()
+                    finally:
+                        os._exit(status)
+                running.add(pid)
+                _reply({"started": pid})
+        while running:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            running.discard(pid)
+            code = os.waitstatus_to_exitcode(status)
+            _reply({"exited": pid, "status": code, "cpu": usage.ru_utime + usage.ru_stime})
+
+
+class Client:
+    """The batch's side: starts the server, asks it for grading runs, and waits for them.
+    Thread-safe (the batch grades `--jobs` submissions at a time from a thread pool)."""
+
+    def __init__(self, root: str, env: dict, start_timeout: float = 120.0):
+        import subprocess
+        import threading
+        self._proc = subprocess.Popen([sys.executable, "-m", "harness.forkserver"], cwd=root, env=env,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        self._lock = threading.Lock()          # one request at a time: replies come in order
+        self._cond = threading.Condition()
+        self._started = []                     # "started" replies not yet taken
+        self._exited = {}                      # pid -> (status, cpu)
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name="forkserver", daemon=True)
+        self._reader.start()
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._ready or self._closed, start_timeout):
+                self.close()
+                raise RuntimeError(f"the fork server did not start within {start_timeout:g} s")
+            if self._closed:
+                raise RuntimeError("the fork server exited while importing the harness")
+
+    _ready = False
+
+    def _read(self) -> None:
+        for line in self._proc.stdout:
+            message = json.loads(line)
+            with self._cond:
+                if "ready" in message:
+                    self._ready = True
+                elif "started" in message:
+                    self._started.append(message["started"])
+                elif "exited" in message:
+                    self._exited[message["exited"]] = (message["status"], message["cpu"])
+                self._cond.notify_all()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def start(self, args, log: str) -> int:
+        """Fork one grading run; its pid (also its process group)."""
+        with self._lock:
+            with self._cond:
+                if self._closed:
+                    raise RuntimeError("the fork server has exited")
+            self._proc.stdin.write((json.dumps({"args": list(args), "log": str(log)}) + "\n").encode())
+            self._proc.stdin.flush()
+            with self._cond:
+                self._cond.wait_for(lambda: self._started or self._closed)
+                if not self._started:
+                    raise RuntimeError("the fork server exited")
+                return self._started.pop(0)
+
+    def wait(self, pid: int, timeout: float):
+        """(exit status, CPU-seconds) of the run, or None when `timeout` passed first."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: pid in self._exited or self._closed, timeout):
+                return None
+            if pid not in self._exited:
+                raise RuntimeError("the fork server exited while a grading run was going")
+            return self._exited.pop(pid)
+
+    @staticmethod
+    def kill(pid: int) -> None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        try:
+            self._proc.stdin.close()  # the server kills what still runs, then exits
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=30)
+        except Exception:
+            self._proc.kill()
+            self._proc.wait()
+
+
+if __name__ == "__main__":
+    serve(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
