@@ -50,9 +50,8 @@ def main(argv=None) -> int:
         grader = batch.Grader(Path(tmp), isolation=args.isolation)
         try:
             if args.mode == "fork":
-                before, start = _children_cpu(), time.monotonic()
-                grader._fork_server(dict(os.environ, PYTHONDONTWRITEBYTECODE="1",
-                                         OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1")))
+                start = time.monotonic()
+                grader._fork_server(batch.child_env())
                 results["server_start"] = {"wall": time.monotonic() - start}
                 print(f"fork server started in {results['server_start']['wall']:.2f} s wall",
                       flush=True)

@@ -213,6 +213,13 @@ def child_command(file: Path, report: Path, strict: bool = False,
     return cmd + list(extra)
 
 
+def child_env() -> dict:
+    """The environment of every grading run (and of the fork server they come from)."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
+    return env
+
+
 def _fork_server_wanted() -> bool:
     """Grading runs are forked from one pre-imported process (harness/forkserver.py)
     where fork() exists; HARNESS_BATCH_FORK=0 starts each as a subprocess instead."""
@@ -280,8 +287,8 @@ def _signal(pid: int, sig) -> None:
 
 
 def _kill_group(proc) -> None:
-    """Kill the child (a Popen, or the pid of a forked grading run) and everything it started: its process group (made by
-    start_new_session) and every descendant, also those that left the group with
+    """Kill the child (a Popen, or the pid of a forked grading run) and everything it
+    started: its process group (made by start_new_session or setsid) and every descendant, also those that left the group with
     setsid (a sandboxed worker). The tree is stopped first, so that nothing it spawns
     meanwhile escapes."""
     stop = getattr(signal, "SIGSTOP", None)
@@ -428,8 +435,7 @@ class Grader:
             plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
             cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
                                 self.isolation, self.e2e + plot)
-            env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-            env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
+            env = child_env()
             with open(log, "w") as out:
                 out.write("$ " + " ".join(cmd) + "\n")
                 out.flush()

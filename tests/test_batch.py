@@ -323,21 +323,18 @@ def test_a_failure_of_the_batch_machinery_is_that_submissions_error(tmp_path):
 
 # ---------------------------------------------------------------- the fork server
 
-def test_a_forked_grading_run_reports_what_a_subprocess_reports(tmp_path):
+def test_a_forked_grading_run_reports_what_a_subprocess_reports(tmp_path, monkeypatch):
     """The fork server (harness/forkserver.py) is a faster way to run the same command:
     the reports agree, messages and repros included, for a file that fails and passes."""
     sub = batch.Submission("bea", tmp_path / "bea.py")
     sub.path.write_text(PARTIAL)
     reports = {}
     for mode in ("1", "0"):
-        os.environ["HARNESS_BATCH_FORK"] = mode
-        try:
-            grader = batch.Grader(tmp_path / f"out{mode}")
-            (tmp_path / f"out{mode}").mkdir()
-            graded = grader.grade(sub)
-            grader.close()
-        finally:
-            os.environ.pop("HARNESS_BATCH_FORK")
+        monkeypatch.setenv("HARNESS_BATCH_FORK", mode)
+        (tmp_path / f"out{mode}").mkdir()
+        grader = batch.Grader(tmp_path / f"out{mode}")
+        graded = grader.grade(sub)
+        grader.close()
         assert (graded.cpu_seconds is not None) == (mode == "1")
         reports[mode] = graded.report
     assert reports["1"]["verdict"] == "fail"
