@@ -5,12 +5,14 @@
 
 FILE defaults to the shipped implementation (a correct submission) and
 tests/zoo/wrong/softmax_vec_grad_wrong_sign.py (a wrong one). The CPU is that of the
-grading run and every process it waited for (its worker, its sandbox): the fork
-server's wait4() in fork mode, getrusage(RUSAGE_CHILDREN) around each run in
-subprocess mode. The fork server's own start (once per batch) is reported apart.
-`--isolation` defaults to process: the sandbox's worker is not a child that the grading
-run waits for (bwrap's own init reaps it), so its CPU would be missed. Runs an older
-commit's batch mode too (copy this file there): `--mode subprocess`.
+grading run and every process it waited for (the fork server's wait4() in fork mode,
+getrusage(RUSAGE_CHILDREN) around each run in subprocess mode), plus what the batch's
+worker zygote and the workers it reaped used meanwhile (read from /proc: in a sandbox the
+zygote is bwrap's grandchild). What the batch shares -- the zygote and the fork server --
+starts once per batch and is reported apart. `--isolation` defaults to process; with the
+zygote, `--isolation=sandbox` counts every worker too (without it, a sandboxed fresh
+worker is reaped by bwrap's own init and its CPU is missed). Runs an older commit's batch
+mode too (copy this file there): `--mode subprocess`.
 """
 import argparse
 import json
@@ -49,30 +51,41 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="grading-cost-") as tmp:
         grader = batch.Grader(Path(tmp), isolation=args.isolation)
         try:
-            if args.mode == "fork":
-                start = time.monotonic()
+            start = time.monotonic()
+            if hasattr(grader, "prepare"):  # the worker zygote and the fork server, once a batch
+                grader.prepare()
+            elif args.mode == "fork":
                 grader._fork_server(batch.child_env())
-                results["server_start"] = {"wall": time.monotonic() - start}
-                print(f"fork server started in {results['server_start']['wall']:.2f} s wall",
-                      flush=True)
+            zygote = getattr(grader, "_zygote", None)
+            results["shared_start"] = {"wall": time.monotonic() - start,
+                                       "zygote": zygote is not None}
+            print(f"shared processes started in {results['shared_start']['wall']:.2f} s wall "
+                  f"({'with' if zygote else 'without'} a worker zygote)", flush=True)
+            zygote_cpu = zygote.cpu_seconds if zygote is not None else (lambda: 0.0)
             for file in args.files:
-                cpus, walls, verdicts = [], [], set()
+                cpus, walls, workers, verdicts = [], [], [], set()
                 for i in range(args.runs):
                     sub = batch.Submission(f"{file.stem}-{i}", file.resolve())
-                    before = _children_cpu()
+                    before, zygote_before = _children_cpu(), zygote_cpu()
                     graded = grader.grade(sub)
                     cpu = getattr(graded, "cpu_seconds", None)  # older commits: no fork server
                     cpu = cpu if cpu is not None else _children_cpu() - before
+                    forked_workers = zygote_cpu() - zygote_before  # reaped by the zygote
+                    workers.append(forked_workers)
+                    cpu += forked_workers
                     cpus.append(cpu)
                     walls.append(graded.seconds)
                     verdicts.add(graded.report["verdict"])
                     print(f"{file.name} run {i + 1}: {graded.report['verdict']}, "
-                          f"{cpu:.2f} CPU-s, {graded.seconds:.2f} s wall", flush=True)
+                          f"{cpu:.2f} CPU-s ({forked_workers:.2f} of them forked workers'), "
+                          f"{graded.seconds:.2f} s wall", flush=True)
                 results["files"][str(file)] = {"cpu_median": statistics.median(cpus),
                                                "wall_median": statistics.median(walls),
-                                               "cpu": cpus, "wall": walls,
+                                               "forked_workers_median": statistics.median(workers),
+                                               "cpu": cpus, "wall": walls, "forked_workers": workers,
                                                "verdicts": sorted(verdicts)}
-                print(f"{file.name}: median {statistics.median(cpus):.2f} CPU-s, "
+                print(f"{file.name}: median {statistics.median(cpus):.2f} CPU-s "
+                      f"(forked workers {statistics.median(workers):.2f}), "
                       f"{statistics.median(walls):.2f} s wall ({args.runs} runs, {args.mode})",
                       flush=True)
         finally:

@@ -32,6 +32,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import pytest
 
-from harness import sandbox
+from harness import sandbox, zygote
 from harness.api import NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,9 @@ class Graded(NamedTuple):
     report: dict
     returncode: Optional[int]   # None: killed at the time limit
     seconds: float
-    cpu_seconds: Optional[float] = None  # the grading run and its worker (fork server only)
+    # The grading run and a fresh worker (fork server only). A worker forked by the zygote
+    # is reaped there: benchmarks/grading_cost.py adds the zygote's CPU.
+    cpu_seconds: Optional[float] = None
 
 
 # ---------------------------------------------------------------- what to grade
@@ -226,6 +229,13 @@ def _fork_server_wanted() -> bool:
     return hasattr(os, "fork") and os.environ.get("HARNESS_BATCH_FORK", "1") != "0"
 
 
+def _zygote_wanted() -> bool:
+    """Each grading run's workers are forked from one pre-imported worker of the batch's
+    (harness/zygote.py) where Linux gives what it needs; HARNESS_WORKER_ZYGOTE=0 turns it off."""
+    return (hasattr(os, "fork") and hasattr(socket, "send_fds") and sys.platform.startswith("linux")
+            and os.environ.get("HARNESS_WORKER_ZYGOTE", "1") != "0")
+
+
 def write_atomically(path: str, data: dict) -> None:
     from harness.report import write_atomically as write  # torch comes with it: only when grading
     write(path, data)
@@ -337,6 +347,8 @@ class Grader:
         self._forks = None               # the fork server (harness/forkserver.py), once started
         self._forks_lock = threading.Lock()
         self._forks_failed = not _fork_server_wanted()
+        self._zygote = None              # the worker zygote (harness/zygote.py), once started
+        self._zygote_tried = in_process or not _zygote_wanted()
 
     def kill_all(self) -> None:
         with self._lock:
@@ -345,12 +357,41 @@ class Grader:
         for proc in running:
             _kill_group(proc)
 
+    def prepare(self) -> None:
+        """Start what the whole batch shares -- the worker zygote, then the fork server --
+        from this thread: bwrap's --die-with-parent follows the thread that started it."""
+        self._fork_server(self.env())
+
     def close(self) -> None:
-        """Stop the fork server (after grade_all)."""
+        """Stop the fork server and the worker zygote (after grade_all)."""
         with self._forks_lock:
             if self._forks is not None:
                 self._forks.close()
                 self._forks = None
+            if self._zygote is not None:
+                self._zygote.close()
+                self._zygote = None
+
+    def env(self) -> dict:
+        """The grading runs' environment: child_env(), and the batch's worker zygote."""
+        env = child_env()
+        with self._forks_lock:
+            batch_zygote = self._worker_zygote(env)
+        if batch_zygote is not None:
+            env[zygote.ENV] = batch_zygote.address()
+        return env
+
+    def _worker_zygote(self, env: dict):
+        """The worker zygote, started on first use (with _forks_lock held); None where it
+        cannot run (each grading run then starts fresh workers, as before)."""
+        if not self._zygote_tried:
+            self._zygote_tried = True
+            from harness.worker import worker_env
+            try:
+                self._zygote = zygote.Zygote(sandbox.choose(self.isolation), worker_env(env))
+            except (OSError, ValueError, sandbox.IsolationError, zygote.ZygoteError):
+                self._zygote = None
+        return self._zygote
 
     def _fork_server(self, env: dict):
         """The fork server, started on first use; None where it cannot run (the batch
@@ -358,6 +399,9 @@ class Grader:
         with self._forks_lock:
             if self._forks is None and not self._forks_failed:
                 from harness.forkserver import Client
+                batch_zygote = self._worker_zygote(env)
+                if batch_zygote is not None:
+                    env = dict(env, **{zygote.ENV: batch_zygote.address()})
                 try:
                     self._forks = Client(str(ROOT), env)
                 except (OSError, RuntimeError, ValueError):
@@ -435,7 +479,7 @@ class Grader:
             plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
             cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
                                 self.isolation, self.e2e + plot)
-            env = child_env()
+            env = self.env()
             with open(log, "w") as out:
                 out.write("$ " + " ".join(cmd) + "\n")
                 out.flush()
@@ -794,6 +838,7 @@ class BatchSession:
         progress = Progress(len(self.submissions), self.jobs, self._line, rewrite)
         start = time.monotonic()
         try:
+            grader.prepare()
             self.graded = grade_all(self.submissions, grader, self.jobs, progress)
         finally:
             grader.close()

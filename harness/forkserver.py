@@ -19,6 +19,7 @@ server is single-threaded (a forked child must not inherit a lock held by anothe
 thread) and exits when stdin closes, killing the runs it still has.
 """
 import atexit
+import gc
 import json
 import os
 import select
@@ -47,6 +48,11 @@ def _preload(root: str) -> None:
             importlib.import_module(f"properties.{info.name}")
     from harness import sandbox
     sandbox.available()  # its probes (a bwrap and a Python started) are cached for every fork
+    # Hypothesis registers a Random of its own before the first test, with a full
+    # gc.collect() over torch's heap (0.1 CPU-s): done here once; each fork reseeds it.
+    from hypothesis.internal.entropy import deterministic_PRNG
+    with deterministic_PRNG():
+        pass
 
 
 def _run(args, log: str) -> int:
@@ -66,6 +72,10 @@ def _run(args, log: str) -> int:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     sys.argv = ["pytest"] + list(args)
     import pytest
+    from hypothesis.core import threadlocal
+    own_random = getattr(threadlocal, "_hypothesis_global_random", None)
+    if own_random is not None:  # as in a fresh process (it seeds runs that are not derandomized)
+        own_random.seed()
     try:
         status = int(pytest.main(list(args)))
     except SystemExit as exc:
@@ -90,6 +100,10 @@ def _reply(message: dict) -> None:
 
 def serve(root: str) -> None:
     _preload(root)
+    # What was imported stays for every fork: the collector need not walk it again in each
+    # (nor touch its pages, which would copy them).
+    gc.collect()
+    gc.freeze()
     _reply({"ready": os.getpid()})
     running = set()
     pending = b""

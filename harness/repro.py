@@ -7,6 +7,7 @@ on the wrong file it stops with an AssertionError saying what was expected and
 what came back; pointed at a correct file it passes. It needs only torch. Spies
 and stand-ins are written out in the snippet (their source), never imported.
 """
+import functools
 import inspect
 from pathlib import Path
 from typing import Optional
@@ -51,8 +52,10 @@ def snippet(body: str) -> str:
     return HEADER.format(path=path) + body.strip() + "\n"
 
 
+@functools.lru_cache(maxsize=None)
 def source_of(*objects) -> str:
-    """Source text of helper classes/functions written out in a snippet."""
+    """Source text of helper classes/functions written out in a snippet (read once: a
+    passing property builds its repro for every example)."""
     return "\n\n".join(inspect.getsource(o) for o in objects)
 
 
@@ -324,6 +327,7 @@ def vectorized_snippet(name: str) -> str:
 # --------------------------------------------------------------- signatures
 
 SIGNATURE_CHECK = '''
+import functools
 import inspect
 def check(fn, want):
     got = list(inspect.signature(fn).parameters.values())

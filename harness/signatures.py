@@ -6,6 +6,7 @@ so a default can be read even where calling the function would not show it. Type
 (the Winter 2022 style) are ignored; names, order and default values count.
 """
 import ast
+import functools
 import math
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -85,6 +86,7 @@ def _params(fn: ast.FunctionDef, names) -> Tuple[List[Param], List[Param], bool]
     return pos, kw, bool(a.vararg or a.kwarg)
 
 
+@functools.lru_cache(maxsize=None)
 def _spec(params: str):
     fn = ast.parse(f"def f({params}): pass").body[0]
     return _params(fn, {})[0]
@@ -149,9 +151,15 @@ def _module_constants(tree: ast.Module) -> Dict[str, ast.AST]:
             for t in node.targets if isinstance(t, ast.Name)}
 
 
+@functools.lru_cache(maxsize=4)
+def _parse(source: bytes) -> ast.Module:
+    """One parse of a file for its 13 names (the tree is only read)."""
+    return ast.parse(source)
+
+
 def judge(path: Path, name: str) -> Tuple[List[str], List[str]]:
     """(problems, notes) of API name `name` in the file `path`."""
-    tree = ast.parse(Path(path).read_bytes())
+    tree = _parse(Path(path).read_bytes())
     top, names = _defs(tree.body), _module_constants(tree)
     node = top.get(name)
     if node is None:

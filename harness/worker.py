@@ -29,7 +29,7 @@ from typing import Optional
 
 import torch
 
-from harness import sandbox, wire
+from harness import sandbox, wire, zygote
 from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
 
 HERE = Path(__file__).resolve().parent
@@ -39,13 +39,23 @@ ENV_KEPT = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def worker_source() -> str:
-    """wire, counting and the worker's loop as one script importing no harness module."""
+def worker_source(entry: Optional[str] = "main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])") -> str:
+    """wire, counting and the worker's loop as one script importing no harness module,
+    ending with `entry` (the zygote pastes its own file after it instead)."""
     parts = []
     for name in ("wire.py", "counting.py", "worker_main.py"):
         lines = (HERE / name).read_text().splitlines()
         parts.append("\n".join(l for l in lines if not l.startswith(("from harness", "import harness"))))
-    return "\n\n".join(parts)
+    return "\n\n".join(parts + ([entry] if entry else [])) + "\n"
+
+
+def worker_env(harness_env, folder: Optional[str] = None) -> dict:
+    """A worker's whole environment: a few of the harness's variables, its folder as home."""
+    env = {k: harness_env[k] for k in ENV_KEPT if k in harness_env}
+    env.update(PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
+    if folder:
+        env.update(HOME=folder, TMPDIR=folder)
+    return env
 
 
 class _Drain(threading.Thread):
@@ -100,6 +110,8 @@ class WorkerSubject(Subject):
         self.replaced = {}         # module globals swapped for stand-ins (re-applied on restart)
         self.methods = {}          # (id(stand-in), name) -> its bound method, itself a stand-in
         self.source = worker_source()
+        self.use_zygote = True     # False once the batch's zygote refused (harness/zygote.py)
+        self.zygote_refused = None
         try:
             self._start()
         except _TimedOut:
@@ -124,32 +136,31 @@ class WorkerSubject(Subject):
         _die_with_parent()
 
     def _start(self):
-        self.tmp = tempfile.mkdtemp(prefix="lc-worker-")
+        # A zygote of the batch's (harness/zygote.py) forks a pre-imported worker; else a fresh one.
+        batch_zygote = zygote.address_for(self.isolation.level) if self.use_zygote else None
+        self.tmp = tempfile.mkdtemp(prefix="lc-worker-", dir=batch_zygote.folder if batch_zygote else None)
         # The worker sees a copy in its own folder: no path into this repository (a file
         # under tests/ could otherwise walk up from __file__ to the answer key).
         copy = os.path.join(self.tmp, "linear_classifier.py")
         shutil.copyfile(self.path, copy)
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
-        env.update(HOME=self.tmp, TMPDIR=self.tmp, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
+        env = worker_env(os.environ, self.tmp)
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
-        command = [sandbox.python(), "-I", "-c", self.source, str(req_r), str(rep_w), copy]
-        if self.isolation.level == "sandbox":
-            command = sandbox.bwrap_command(self.isolation.bwrap, self.tmp, self.isolation.uid,
-                                            self.isolation.gid) + command
-        elif self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
+        if self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
             for p in (self.tmp, copy):
                 os.chown(p, self.isolation.uid, self.isolation.gid)
-        self.proc = subprocess.Popen(
-            command, cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
-            preexec_fn=functools.partial(self._child_setup, not cuda))  # CUDA needs a large address space
-        os.close(req_r)
-        os.close(rep_w)
-        os.set_blocking(req_w, False)
-        self.requests = os.fdopen(req_w, "wb", buffering=0)
-        self.replies = rep_r
+        self.proc = None
+        if batch_zygote is not None:
+            try:
+                self.proc, self.requests, self.replies = zygote.spawn(
+                    batch_zygote, self.tmp, copy, env,
+                    None if cuda or not self.memory_mb else self.memory_mb * 2**20)
+                self.requests = os.fdopen(self.requests, "wb", buffering=0)
+            except zygote.ZygoteError as exc:
+                self.use_zygote = False  # this run's later workers start fresh too
+                self.zygote_refused = str(exc)
+        if self.proc is None:
+            self._popen(copy, env, cuda)
+        os.set_blocking(self.requests.fileno(), False)
         self.drain = _Drain(self.proc.stdout)
         self.drain.start()
         hello = self._receive(time.monotonic() + self.import_timeout)
@@ -162,21 +173,41 @@ class WorkerSubject(Subject):
             self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
                                                       "value": self._encode(value)})
 
+    def _popen(self, copy: str, env: dict, cuda: bool):
+        """A fresh worker: a new Python (in a new sandbox) that imports torch itself."""
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        command = [sandbox.python(), "-I", "-c", self.source, str(req_r), str(rep_w), copy]
+        if self.isolation.level == "sandbox":
+            command = sandbox.bwrap_command(self.isolation.bwrap, self.tmp, self.isolation.uid,
+                                            self.isolation.gid) + command
+        self.proc = subprocess.Popen(
+            command, cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
+            preexec_fn=functools.partial(self._child_setup, not cuda))  # CUDA needs a large address space
+        os.close(req_r)
+        os.close(rep_w)
+        self.requests = os.fdopen(req_w, "wb", buffering=0)
+        self.replies = rep_r
+
     def _stop(self):
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and every child it left
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        for f in (self.requests,):
+        if isinstance(self.proc, zygote.ZygoteWorker):
+            self.proc.kill()  # in a sandbox, PID 1 of its namespace: every process it left dies too
+        else:
             try:
-                f.close()
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and every child it left
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self.drain.join(timeout=5)
+        for close in (self.requests.close, lambda: os.close(self.replies),
+                      getattr(self.proc, "close", lambda: None)):  # a ZygoteWorker's socket and pidfd
+            try:
+                close()
             except OSError:
                 pass
-        os.close(self.replies)
-        self.drain.join(timeout=5)
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.proc = None
         self.refs = {}

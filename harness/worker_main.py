@@ -289,7 +289,3 @@ def main(rfd, wfd, path):
             send(out, reply)
         except (TypeError, ValueError) as exc:
             send(out, {"ok": False, "error": f"its answer could not be sent back: {exc}"})
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])

@@ -377,6 +377,29 @@ def test_the_time_limit_kills_a_forked_run_and_its_worker(tmp_path):
         grader.close()
 
 
+def test_batch_mode_forks_its_workers_from_one_zygote(tmp_path, monkeypatch):
+    """prepare() starts the worker zygote (harness/zygote.py) and names it to every grading
+    run: the workers' CPU then shows in the zygote's, which reaped them. With
+    HARNESS_WORKER_ZYGOTE=0 there is none and each run starts its workers fresh."""
+    grader = batch.Grader(tmp_path)
+    try:
+        grader.prepare()
+        assert grader._zygote is not None
+        before = grader._zygote.cpu_seconds()
+        graded = grader.grade(batch.Submission("ada", write_correct(tmp_path / "ada.py")))
+        assert graded.report["verdict"] == "pass"
+        assert grader._zygote.cpu_seconds() - before > 0.2  # a worker's calls, at least
+    finally:
+        grader.close()
+    monkeypatch.setenv("HARNESS_WORKER_ZYGOTE", "0")
+    grader = batch.Grader(tmp_path / "fresh")
+    try:
+        assert batch.zygote.ENV not in grader.env() or grader.env()[batch.zygote.ENV] == "0"
+        assert grader._zygote is None
+    finally:
+        grader.close()
+
+
 # ---------------------------------------------------------------- shards, merge, progress
 
 # One function that fails (a single learning rate), one that passes, eleven missing.

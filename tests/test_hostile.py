@@ -1,6 +1,8 @@
 """Hostile submissions (tests/hostile/): each hides a wrong answer under an attack on
 the grader. Every one must get a failing verdict, with a report, in bounded time;
-the noisy but correct one must pass with a small report. Headers:
+the noisy but correct one must pass with a small report. Each is graded twice: with a
+fresh worker (the single-file command) and with its workers forked from a worker zygote
+(harness/zygote.py), as batch mode grades. Headers:
     # expect: fail | pass
     # wrong: NAME[, NAME...] | none
 """
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from harness import sandbox, zygote
 from harness.api import NAMES
+from harness.worker import worker_env
 from tests.harness_run import ROOT, grade_selected
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -77,16 +81,32 @@ def listener():
     helper.stop()
 
 
+def _grade_hostile(request, out_dir, env):
+    return grade_selected(request, out_dir, "test_hostile_submission",
+                          lambda path: ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)],
+                          timeout=BOUND_S + 60, env=env)
+
+
 @pytest.fixture(scope="session")
 def hostile_runs(request, tmp_path_factory, listener):
-    return grade_selected(request, tmp_path_factory.mktemp("hostile"), "test_hostile_submission",
-                          lambda path: ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)],
-                          timeout=BOUND_S + 60, env=CANARY)
+    return _grade_hostile(request, tmp_path_factory.mktemp("hostile"), dict(CANARY, **{zygote.ENV: "0"}))
 
 
+@pytest.fixture(scope="session")
+def forked_hostile_runs(request, tmp_path_factory, listener):
+    """Every worker forked from one zygote, as in batch mode (at this machine's best level)."""
+    made = zygote.Zygote(sandbox.choose("auto"), worker_env(os.environ))
+    try:
+        return _grade_hostile(request, tmp_path_factory.mktemp("hostile-forked"),
+                              dict(CANARY, **{zygote.ENV: made.address()}))
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize("how", ["fresh", "forked"])
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_hostile_submission(hostile_runs, path, tmp_path_factory):
-    run = hostile_runs[path]
+def test_hostile_submission(request, path, how):
+    run = request.getfixturevalue("hostile_runs" if how == "fresh" else "forked_hostile_runs")[path]
     info = header(path)
     assert info["expect"] in ("pass", "fail"), f"{path.name}: header needs '# expect: pass|fail'"
     assert run.report is not None, f"{path.name}: no report\n{run.output[-3000:]}"
@@ -119,7 +139,7 @@ def _orphans():
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_no_process_outlives_grading(hostile_runs):
+def test_no_process_outlives_grading(hostile_runs, forked_hostile_runs):
     assert not _orphans(), "left running after grading:\n" + "\n".join(_orphans())
 
 
@@ -131,10 +151,10 @@ def _marker_places():
     return sorted(places)
 
 
-def test_no_write_outside_the_workers_folder(hostile_runs):
+def test_no_write_outside_the_workers_folder(hostile_runs, forked_hostile_runs):
     found = [p for p in _marker_places() if os.path.exists(os.path.join(p, MARKER))]
     assert not found, f"write_outside_folder.py left {MARKER} in {found}"
 
 
-def test_no_connection_reached_the_graders_loopback(hostile_runs, listener):
+def test_no_connection_reached_the_graders_loopback(hostile_runs, forked_hostile_runs, listener):
     assert listener.connections == 0, f"{listener.connections} connection(s) from a submission reached {LISTENER}"

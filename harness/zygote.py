@@ -1,0 +1,239 @@
+"""The harness's side of the worker zygote (harness/zygote_main.py): batch mode starts
+one per batch, and each grading run asks it for its workers instead of starting a fresh
+Python that imports torch again.
+
+The batch's Grader starts it (`Zygote`) and names it to the grading runs in the
+environment (HARNESS_WORKER_ZYGOTE: its control socket, the batch's worker folder and
+its isolation level). A grading run whose isolation is that level makes its worker's
+folder under the batch's folder and calls `spawn`; any other run, or a spawn that fails,
+starts a fresh worker as before. The control socket lives in a folder of the harness's
+that no worker sees.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+from harness import sandbox
+
+ENV = "HARNESS_WORKER_ZYGOTE"
+_HERE = Path(__file__).resolve().parent
+
+
+class ZygoteError(Exception):
+    """The zygote cannot give a worker (the caller starts a fresh one instead)."""
+
+
+def source() -> str:
+    from harness.worker import worker_source
+    return worker_source(entry=None) + "\n\n" + (_HERE / "zygote_main.py").read_text() + \
+        "\n\nserve(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))\n"
+
+
+def _read_line(sock: socket.socket, deadline: float, want_fds: int = 0):
+    """One JSON line from the zygote (and the fds sent with it)."""
+    data, fds = b"", []
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ZygoteError("the zygote did not answer in time")
+        sock.settimeout(left)
+        try:
+            chunk, got, _, _ = socket.recv_fds(sock, 4096, max(want_fds, 1))
+        except (OSError, socket.timeout) as exc:
+            raise ZygoteError(f"the zygote's answer could not be read ({exc})") from None
+        if not chunk:
+            raise ZygoteError("the zygote closed the connection")
+        data += chunk
+        fds += got
+    line = data.split(b"\n", 1)[0]
+    try:
+        message = json.loads(line)
+    except ValueError:
+        raise ZygoteError("the zygote's answer is not JSON") from None
+    return message, fds
+
+
+class Zygote:
+    """The batch's zygote: started here, under `isolation` (a sandbox.Isolation)."""
+
+    def __init__(self, isolation: sandbox.Isolation, env: dict, start_timeout: float = 120.0):
+        self.level = isolation.level
+        self.folder = os.path.realpath(tempfile.mkdtemp(prefix="lc-zygote-"))  # the workers' folders
+        self.control_dir = tempfile.mkdtemp(prefix="lc-zygote-control-")  # never bound into a sandbox
+        self.control = os.path.join(self.control_dir, "socket")
+        os.chmod(self.folder, 0o711)  # an unprivileged worker passes through to its own folder
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.control)
+        listener.listen(64)
+        command = [sandbox.python(), "-I", "-c", source(), str(listener.fileno()), self.level,
+                   str(isolation.uid), str(isolation.gid)]
+        if self.level == "sandbox":
+            command = sandbox.bwrap_command(isolation.bwrap, self.folder, isolation.uid,
+                                            isolation.gid) + command
+        try:
+            self.proc = subprocess.Popen(command, cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         pass_fds=(listener.fileno(),), start_new_session=True,
+                                         preexec_fn=_die_with_parent)
+        finally:
+            listener.close()
+        try:
+            with self._connect(start_timeout) as sock:
+                sock.sendall(b'{"op": "ping"}\n')
+                answer, _ = _read_line(sock, time.monotonic() + start_timeout)
+            if answer.get("ready") != self.level:
+                raise ZygoteError(f"the zygote answered {answer}")
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self, timeout: float) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(self.control)
+        except OSError as exc:
+            sock.close()
+            raise ZygoteError(f"the zygote cannot be reached ({exc})") from None
+        return sock
+
+    def address(self) -> str:
+        """What the grading runs find in HARNESS_WORKER_ZYGOTE."""
+        return json.dumps({"socket": self.control, "folder": self.folder, "level": self.level})
+
+    def cpu_seconds(self) -> float:
+        """CPU-seconds of the zygote and every worker it has reaped (for benchmarks: in a
+        sandbox the zygote is bwrap's grandchild, so the harness's getrusage misses it)."""
+        total, todo = 0.0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            if pid != self.proc.pid or self.level != "sandbox":  # bwrap itself is not a worker
+                total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+            todo += [int(c) for c in children]
+        return total
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap, and with it the whole sandbox
+            except OSError:
+                pass
+        self.proc.wait()
+        shutil.rmtree(self.control_dir, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Address:
+    """A zygote as a grading run knows it (from HARNESS_WORKER_ZYGOTE)."""
+
+    def __init__(self, socket_path: str, folder: str, level: str):
+        self.socket, self.folder, self.level = socket_path, folder, level
+
+
+def address_for(level: str) -> Optional[Address]:
+    """The batch's zygote, if there is one and it gives workers at this isolation level."""
+    try:
+        found = json.loads(os.environ.get(ENV, ""))
+        address = Address(str(found["socket"]), str(found["folder"]), str(found["level"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return address if address.level == level and os.path.isdir(address.folder) else None
+
+
+class ZygoteWorker:
+    """A worker the zygote forked: what the worker's Popen was (pid, stdout, kill, wait)."""
+
+    def __init__(self, sock: socket.socket, pid: int, pidfd: Optional[int], stdout):
+        self.sock, self.pid, self.pidfd, self.stdout = sock, pid, pidfd, stdout
+        self.returncode: Optional[int] = None
+
+    def kill(self) -> None:
+        if self.pidfd is not None:  # straight from here: works even if the zygote is stuck
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.sock.sendall(b'{"op": "kill"}\n')  # the zygote kills its session too ("process")
+        except OSError:
+            pass
+
+    def wait(self, timeout: float = 30.0) -> int:
+        """Its exit status, as the zygote reaped it (-9 if the zygote cannot say)."""
+        if self.returncode is None:
+            try:
+                while True:
+                    message, _ = _read_line(self.sock, time.monotonic() + timeout)
+                    if "exited" in message:
+                        self.returncode = int(message["exited"])
+                        break
+            except (ZygoteError, TypeError, ValueError):
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+    def close(self) -> None:
+        """Done with it: the zygote kills it if it still runs."""
+        for close in (self.sock.close, self.stdout.close,
+                      lambda: self.pidfd is not None and os.close(self.pidfd)):
+            try:
+                close()
+            except OSError:
+                pass
+
+
+def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Optional[int],
+          timeout: float = 30.0):
+    """A worker for the submission copied to `copy` in `folder`, on three fresh pipes:
+    (the worker, the requests' write end, the replies' read end)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    out_r, out_w = os.pipe()
+    theirs, ours = [req_r, rep_w, out_w], [req_w, rep_r, out_r]
+    try:
+        sock.connect(address.socket)
+        request = {"op": "spawn", "folder": folder, "copy": copy, "env": env,
+                   "memory_bytes": memory_bytes}
+        socket.send_fds(sock, [(json.dumps(request) + "\n").encode()], theirs)
+        _close(theirs)
+        theirs = []
+        answer, fds = _read_line(sock, time.monotonic() + timeout, want_fds=1)
+        if type(answer.get("pid")) is not int:
+            _close(fds)
+            raise ZygoteError(str(answer.get("error", answer))[:300])
+    except (OSError, ZygoteError) as exc:
+        _close(theirs + ours)
+        sock.close()
+        raise ZygoteError(str(exc)) from None
+    sock.settimeout(None)
+    worker = ZygoteWorker(sock, answer["pid"], fds[0] if fds else None, os.fdopen(out_r, "rb"))
+    return worker, req_w, rep_r
+
+
+def _close(fds) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _die_with_parent():
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
