@@ -315,7 +315,10 @@ def test_killing_a_grading_run_kills_its_whole_tree(tmp_path):
 
 def test_a_failure_of_the_batch_machinery_is_that_submissions_error(tmp_path):
     grader = batch.Grader(tmp_path / "not-made-yet")  # the log cannot be opened there
-    graded = grader.grade(batch.Submission("x", tmp_path / "x.py"))
+    try:
+        graded = grader.grade(batch.Submission("x", tmp_path / "x.py"))
+    finally:
+        grader.close()
     assert graded.report["verdict"] == "fail"
     assert "batch grading failed for this submission" in graded.report["output"]
     assert json.loads((tmp_path / "not-made-yet" / "x.json").read_text())["verdict"] == "fail"
