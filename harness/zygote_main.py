@@ -35,6 +35,7 @@ import gc
 import json
 import os
 import random
+import re
 import resource
 import select
 import signal
@@ -103,17 +104,40 @@ def _own_namespaces(folder):
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    own = os.open(folder, os.O_PATH | os.O_DIRECTORY)  # in the new mount namespace: bindable
+    batch = os.path.dirname(folder)
+    # In the new mount namespace (so they can be bound): its own folder, and what the
+    # batch's sandbox bound read-only under /tmp (a Python installed there, as CI's venv).
+    own = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    kept = {}
+    for point in _mount_points_under("/tmp"):
+        if point != batch and not point.startswith(batch + "/") and \
+                not any(point.startswith(k + "/") for k in kept):
+            kept[point] = os.open(point, os.O_PATH)
     private = MS_NOSUID | MS_NODEV
     _mount("tmpfs", "/tmp", "tmpfs", private, "mode=1777")
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", private, "mode=1777")
-    batch = os.path.dirname(folder)
     if os.path.isdir(batch):  # a batch folder outside /tmp: hidden the same way
         _mount("tmpfs", batch, "tmpfs", private, "mode=0711")
-    os.makedirs(folder)
-    _mount(f"/proc/self/fd/{own}", folder, None, MS_BIND | MS_REC)
-    os.close(own)
+    for point, fd in sorted(kept.items()) + [(folder, own)]:
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(point, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(point), exist_ok=True)
+            os.close(os.open(point, os.O_WRONLY | os.O_CREAT, 0o600))
+        _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC)  # keeps its read-only flag
+        os.close(fd)
+
+
+def _mount_points_under(top):
+    """Mount points below `top`, outermost first (/proc/self/mountinfo, field 5)."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])  # \040: a space
+            if point.startswith(top + "/"):
+                points.append(point)
+    return sorted(set(points), key=lambda p: (p.count("/"), p))
 
 
 def _become_worker(request, fds, level, uid, gid, report):

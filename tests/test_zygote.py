@@ -43,6 +43,14 @@ except OSError as exc:
     seen["network"] = exc.errno
 umount = ctypes.CDLL(None, use_errno=True).umount2(os.path.dirname(os.getcwd()).encode(), 2)
 seen["umount"] = umount
+import sys, torch  # the Python installation stays there, read-only, wherever it lives (CI: /tmp)
+torch.save({"W": torch.ones(2)}, "W.pth")  # imports what torch loads lazily
+seen["saved"] = torch.load("W.pth")["W"].tolist()
+try:
+    open(os.path.join(sys.prefix, "written-by-a-worker"), "w")
+    seen["prefix"] = "writable"
+except OSError:
+    seen["prefix"] = "read-only"
 os.write(1, ("SEEN " + json.dumps(seen) + "\n").encode())
 '''
 
@@ -110,10 +118,13 @@ def test_a_forked_worker_is_confined_from_the_others(batch_zygote, tmp_path):
             own = os.path.basename(worker.tmp)
             assert seen["pid"] == 1 and seen["cwd"] == worker.tmp
             assert seen["batch"] == [own]                      # not the other's folder
-            assert seen["tmp"] in ([], [os.path.basename(made.folder)])  # not the other's /tmp file
+            # Not the other's /tmp file: only what the batch's sandbox bound there (this
+            # folder's parent, a Python installed under /tmp).
+            assert not [f for f in seen["tmp"] if f.startswith("left-by-")], seen["tmp"]
             assert seen["caps"] == ["0000000000000000"] * 2 and seen["no_new_privs"] == ["1"]
             assert seen["dumpable"] == 0 and seen["umount"] != 0
             assert seen["network"] != "reached"
+            assert seen["saved"] == [1.0, 1.0] and seen["prefix"] == "read-only"
             # Its own entries only (its PID as the batch's /proc numbers it).
             assert len({entry.split("/")[0] for entry in seen["readable"]}) <= 1, seen["readable"]
     finally:
@@ -201,3 +212,21 @@ def test_the_zygote_makes_workers_in_its_own_folder_only(batch_zygote, tmp_path)
     address = zygote.address_for(made.level)
     with pytest.raises(zygote.ZygoteError):
         zygote.spawn(address, str(tmp_path), str(tmp_path / "linear_classifier.py"), {}, None, timeout=20)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can drop to another user")
+def test_a_forked_worker_drops_to_the_unprivileged_user(batch_zygote, tmp_path):
+    """At the "unprivileged-user" level (root, no namespaces) the zygote runs as root and
+    each forked worker as uid/gid 65534, with no_new_privs, like a fresh one."""
+    iso = sandbox.Isolation("unprivileged-user", "", None, sandbox.NOBODY, sandbox.NOBODY)
+    batch_zygote(iso)
+    path = tmp_path / "who.py"
+    path.write_text("import os\nos.write(1, ('SEEN ' + __import__('json').dumps({'ids': [os.getuid(), "
+                    "os.getgid(), *os.getgroups()], 'nnp': open('/proc/self/status').read()"
+                    ".split('NoNewPrivs:')[1].split()[0]}) + '\\n').encode())\n")
+    worker = WorkerSubject(str(path), isolation=iso)
+    try:
+        assert isinstance(worker.proc, zygote.ZygoteWorker)
+        assert seen_by(worker) == {"ids": [sandbox.NOBODY, sandbox.NOBODY], "nnp": "1"}
+    finally:
+        worker.close()
