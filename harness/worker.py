@@ -35,6 +35,7 @@ from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError
 HERE = Path(__file__).resolve().parent
 KEPT_OUTPUT = 64 * 1024
 KEEP_BLOCK = 64 * 2**20    # Subject.keep sends larger tensors in blocks of rows
+CLOSED_CHANNEL_GRACE_S = 5.0  # a worker whose channel closed has this long to be seen exiting
 ENV_KEPT = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
             "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -200,7 +201,10 @@ class WorkerSubject(Subject):
                 os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and every child it left
             except ProcessLookupError:
                 pass
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a zygote that does not say: the pidfd's kill stands
+            pass
         self.drain.join(timeout=5)
         for close in (self.requests.close, lambda: os.close(self.replies),
                       getattr(self.proc, "close", lambda: None)):  # a ZygoteWorker's socket and pidfd
@@ -248,9 +252,7 @@ class WorkerSubject(Subject):
                 continue
             chunk = os.read(self.replies, min(need - len(buf), 1 << 20))
             if not chunk:
-                code = self.proc.wait()
-                raise _Died(f"exit status {code}" if code >= 0 else f"killed by signal {-code}"
-                            + (" (out of memory?)" if -code == signal.SIGKILL else ""))
+                raise _Died(self._why_the_channel_closed())
             buf += chunk
             if size is None and len(buf) >= 8:
                 (size,) = struct.unpack("<Q", bytes(buf[:8]))
@@ -264,6 +266,16 @@ class WorkerSubject(Subject):
         if type(message) is not dict:
             raise _Died("it wrote something that is not an answer on the harness's channel")
         return message
+
+    def _why_the_channel_closed(self) -> str:
+        """Its exit status; or, if it closed the harness's channel and lives on (a thread of
+        its own keeps it up), that (the caller kills it: waiting would never end)."""
+        try:
+            code = self.proc.wait(timeout=CLOSED_CHANNEL_GRACE_S)
+        except subprocess.TimeoutExpired:
+            return "it closed the harness's channel and went on running"
+        return (f"exit status {code}" if code >= 0 else f"killed by signal {-code}"
+                + (" (out of memory?)" if -code == signal.SIGKILL else ""))
 
     # ------------------------------------------------------------ requests
 

@@ -36,9 +36,12 @@ def source() -> str:
         "\n\nserve(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))\n"
 
 
-def _read_line(sock: socket.socket, deadline: float, want_fds: int = 0):
-    """One JSON line from the zygote (and the fds sent with it)."""
-    data, fds = b"", []
+def _read_line(sock: socket.socket, deadline: float, want_fds: int = 0, pending: bytearray = None):
+    """One JSON line from the zygote (and the fds sent with it). `pending` keeps what came
+    after it (the zygote may have written its next line already)."""
+    pending = bytearray() if pending is None else pending
+    data, fds = bytes(pending), []
+    pending.clear()
     while b"\n" not in data:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -52,7 +55,8 @@ def _read_line(sock: socket.socket, deadline: float, want_fds: int = 0):
             raise ZygoteError("the zygote closed the connection")
         data += chunk
         fds += got
-    line = data.split(b"\n", 1)[0]
+    line, rest = data.split(b"\n", 1)
+    pending += rest
     try:
         message = json.loads(line)
     except ValueError:
@@ -155,8 +159,9 @@ def address_for(level: str) -> Optional[Address]:
 class ZygoteWorker:
     """A worker the zygote forked: what the worker's Popen was (pid, stdout, kill, wait)."""
 
-    def __init__(self, sock: socket.socket, pid: int, pidfd: Optional[int], stdout):
+    def __init__(self, sock: socket.socket, pid: int, pidfd: Optional[int], stdout, pending=b""):
         self.sock, self.pid, self.pidfd, self.stdout = sock, pid, pidfd, stdout
+        self.pending = bytearray(pending)  # what the zygote wrote after {"pid"}, unread
         self.returncode: Optional[int] = None
 
     def kill(self) -> None:
@@ -170,17 +175,23 @@ class ZygoteWorker:
         except OSError:
             pass
 
-    def wait(self, timeout: float = 30.0) -> int:
-        """Its exit status, as the zygote reaped it (-9 if the zygote cannot say)."""
-        if self.returncode is None:
+    def wait(self, timeout: Optional[float] = None) -> int:
+        """Its exit status, as the zygote reaped it (as Popen.wait: TimeoutExpired if it has
+        not ended by then; -9 if the zygote is gone and cannot say)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 3600.0)
+        while self.returncode is None:
             try:
-                while True:
-                    message, _ = _read_line(self.sock, time.monotonic() + timeout)
-                    if "exited" in message:
-                        self.returncode = int(message["exited"])
-                        break
-            except (ZygoteError, TypeError, ValueError):
-                self.returncode = -signal.SIGKILL
+                message, _ = _read_line(self.sock, deadline, pending=self.pending)
+            except ZygoteError as exc:
+                if time.monotonic() >= deadline:
+                    raise subprocess.TimeoutExpired("worker", timeout) from None
+                self.returncode = -signal.SIGKILL  # the connection is gone: so is the worker
+                break
+            if "exited" in message:
+                try:
+                    self.returncode = int(message["exited"])
+                except (TypeError, ValueError):
+                    self.returncode = -signal.SIGKILL
         return self.returncode
 
     def close(self) -> None:
@@ -210,7 +221,8 @@ def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Opt
         socket.send_fds(sock, [(json.dumps(request) + "\n").encode()], theirs)
         _close(theirs)
         theirs = []
-        answer, fds = _read_line(sock, time.monotonic() + timeout, want_fds=1)
+        pending = bytearray()
+        answer, fds = _read_line(sock, time.monotonic() + timeout, want_fds=1, pending=pending)
         if type(answer.get("pid")) is not int:
             _close(fds)
             raise ZygoteError(str(answer.get("error", answer))[:300])
@@ -219,7 +231,7 @@ def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Opt
         sock.close()
         raise ZygoteError(str(exc)) from None
     sock.settimeout(None)
-    worker = ZygoteWorker(sock, answer["pid"], fds[0] if fds else None, os.fdopen(out_r, "rb"))
+    worker = ZygoteWorker(sock, answer["pid"], fds[0] if fds else None, os.fdopen(out_r, "rb"), pending)
     return worker, req_w, rep_r
 
 
