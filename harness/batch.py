@@ -374,16 +374,12 @@ class Grader:
 
     def env(self) -> dict:
         """The grading runs' environment: child_env(), and the batch's worker zygote."""
-        env = child_env()
         with self._forks_lock:
-            batch_zygote = self._worker_zygote(env)
-        if batch_zygote is not None:
-            env[zygote.ENV] = batch_zygote.address()
-        return env
+            return self._with_zygote(child_env())
 
-    def _worker_zygote(self, env: dict):
-        """The worker zygote, started on first use (with _forks_lock held); None where it
-        cannot run (each grading run then starts fresh workers, as before)."""
+    def _with_zygote(self, env: dict) -> dict:
+        """`env` naming the worker zygote, started on first use (with _forks_lock held);
+        `env` as it is where the zygote cannot run (fresh workers then, as before)."""
         if not self._zygote_tried:
             self._zygote_tried = True
             from harness.worker import worker_env
@@ -391,7 +387,7 @@ class Grader:
                 self._zygote = zygote.Zygote(sandbox.choose(self.isolation), worker_env(env))
             except (OSError, ValueError, sandbox.IsolationError, zygote.ZygoteError):
                 self._zygote = None
-        return self._zygote
+        return env if self._zygote is None else dict(env, **{zygote.ENV: self._zygote.address()})
 
     def _fork_server(self, env: dict):
         """The fork server, started on first use; None where it cannot run (the batch
@@ -399,11 +395,8 @@ class Grader:
         with self._forks_lock:
             if self._forks is None and not self._forks_failed:
                 from harness.forkserver import Client
-                batch_zygote = self._worker_zygote(env)
-                if batch_zygote is not None:
-                    env = dict(env, **{zygote.ENV: batch_zygote.address()})
                 try:
-                    self._forks = Client(str(ROOT), env)
+                    self._forks = Client(str(ROOT), self._with_zygote(env))
                 except (OSError, RuntimeError, ValueError):
                     self._forks_failed = True
             return self._forks

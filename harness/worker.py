@@ -112,7 +112,6 @@ class WorkerSubject(Subject):
         self.methods = {}          # (id(stand-in), name) -> its bound method, itself a stand-in
         self.source = worker_source()
         self.use_zygote = True     # False once the batch's zygote refused (harness/zygote.py)
-        self.zygote_refused = None
         try:
             self._start()
         except _TimedOut:
@@ -156,9 +155,8 @@ class WorkerSubject(Subject):
                     batch_zygote, self.tmp, copy, env,
                     None if cuda or not self.memory_mb else self.memory_mb * 2**20)
                 self.requests = os.fdopen(self.requests, "wb", buffering=0)
-            except zygote.ZygoteError as exc:
+            except zygote.ZygoteError:
                 self.use_zygote = False  # this run's later workers start fresh too
-                self.zygote_refused = str(exc)
         if self.proc is None:
             self._popen(copy, env, cuda)
         os.set_blocking(self.requests.fileno(), False)
