@@ -332,8 +332,10 @@ class Grader:
 
     def __init__(self, report_dir: Path, strict: bool = False, profile: Optional[str] = None,
                  timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False, isolation: str = "auto",
-                 e2e: Sequence[str] = ()):
+                 e2e: Sequence[str] = (), extra: Sequence[str] = (), extra_env: Optional[dict] = None):
         self.report_dir = Path(report_dir)
+        self.extra = list(extra)          # more single-file options for every run (the harness's tests)
+        self.extra_env = dict(extra_env or {})
         self.isolation = isolation
         self.e2e = list(e2e)  # the end-to-end check's arguments (harness/e2e.py, batch_args)
         self.strict = strict
@@ -375,7 +377,7 @@ class Grader:
     def env(self) -> dict:
         """The grading runs' environment: child_env(), and the batch's worker zygote."""
         with self._forks_lock:
-            return self._with_zygote(child_env())
+            return self._with_zygote(dict(child_env(), **self.extra_env))
 
     def _with_zygote(self, env: dict) -> dict:
         """`env` naming the worker zygote, started on first use (with _forks_lock held);
@@ -471,7 +473,7 @@ class Grader:
             report_path = Path(tmp) / "report.json"
             plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
             cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
-                                self.isolation, self.e2e + plot)
+                                self.isolation, self.e2e + plot + self.extra)
             env = self.env()
             with open(log, "w") as out:
                 out.write("$ " + " ".join(cmd) + "\n")

@@ -110,6 +110,27 @@ def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY
     return cmd
 
 
+def _passable(path: str) -> bool:
+    """True if every folder from / down to `path` lets other users pass through (o+x)."""
+    folder = Path(path).resolve()
+    try:
+        return all(os.stat(f).st_mode & 0o001 for f in (folder, *folder.parents))
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def workers_tempdir() -> Optional[str]:
+    """Where workers' folders go: the temp folder, unless a folder above it is closed to
+    others (a private TMPDIR, as `mktemp -d` makes one: 0700), which the unprivileged user
+    could not pass through to its own folder; then the first of /tmp, /var/tmp, /dev/shm
+    that is open. None if none is."""
+    for base in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(base) and os.access(base, os.W_OK) and _passable(base):
+            return base
+    return None
+
+
 def _ids():
     return (int(os.environ.get("HARNESS_SANDBOX_UID", NOBODY)),
             int(os.environ.get("HARNESS_SANDBOX_GID", NOBODY)))
@@ -135,6 +156,9 @@ def _probe_bwrap(bwrap: str) -> str:
 @functools.lru_cache(maxsize=None)
 def _probe_user(uid: int, gid: int) -> str:
     """'' if this Python runs as uid/gid, else why not (e.g. it lives under a 0700 /root)."""
+    if workers_tempdir() is None:
+        return (f"no folder for uid {uid}'s worker: {tempfile.gettempdir()}, /tmp, /var/tmp and /dev/shm "
+                "are all closed to other users or not writable")
     try:
         out = subprocess.run([python(), "-I", "-c", "import os; print(os.getuid())"], capture_output=True,
                              text=True, timeout=60, stdin=subprocess.DEVNULL, cwd="/",

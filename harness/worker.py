@@ -138,7 +138,8 @@ class WorkerSubject(Subject):
     def _start(self):
         # A zygote of the batch's (harness/zygote.py) forks a pre-imported worker; else a fresh one.
         batch_zygote = zygote.address_for(self.isolation.level) if self.use_zygote else None
-        self.tmp = tempfile.mkdtemp(prefix="lc-worker-", dir=batch_zygote.folder if batch_zygote else None)
+        self.tmp = tempfile.mkdtemp(prefix="lc-worker-",
+                                    dir=batch_zygote.folder if batch_zygote else sandbox.workers_tempdir())
         # The worker sees a copy in its own folder: no path into this repository (a file
         # under tests/ could otherwise walk up from __file__ to the answer key).
         copy = os.path.join(self.tmp, "linear_classifier.py")

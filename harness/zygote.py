@@ -69,7 +69,8 @@ class Zygote:
 
     def __init__(self, isolation: sandbox.Isolation, env: dict, start_timeout: float = 120.0):
         self.level = isolation.level
-        self.folder = os.path.realpath(tempfile.mkdtemp(prefix="lc-zygote-"))  # the workers' folders
+        # the workers' folders
+        self.folder = os.path.realpath(tempfile.mkdtemp(prefix="lc-zygote-", dir=sandbox.workers_tempdir()))
         self.control_dir = tempfile.mkdtemp(prefix="lc-zygote-control-")  # never bound into a sandbox
         self.control = os.path.join(self.control_dir, "socket")
         os.chmod(self.folder, 0o711)  # an unprivileged worker passes through to its own folder

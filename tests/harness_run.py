@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
+import pytest
+
 from harness.api import NAMES
 
 STATUSES = {"pass", "fail", "missing", "error"}
@@ -40,18 +42,62 @@ def verify(impl, report_path, *extra, timeout=600, env=None) -> Run:
     return Run(returncode, report, output, time.monotonic() - start)
 
 
-def grade_selected(request, out_dir: Path, test_name: str, extra_args: Callable[[Path], list],
-                   timeout=600, env=None) -> dict:
-    """Grade the files the selected `test_name` items are parametrized with, one per core."""
-    selected = {item.callspec.params["path"] for item in request.session.items
-                if item.originalname == test_name}
-
+def grade_each(paths, out_dir: Path, extra_args: Callable[[Path], list], timeout=600, env=None) -> dict:
+    """Grade `paths` with the single-file command, one per core: {path: Run}."""
     def grade(path):
         report = out_dir / f"{path.parent.name}-{path.stem}.json"
         return path, verify(path, report, *extra_args(path), timeout=timeout, env=env)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return dict(pool.map(grade, sorted(selected)))
+        return dict(pool.map(grade, sorted(paths)))
+
+
+def selected_paths(request, test_name: str, **where) -> list:
+    """The files the selected `test_name` items are parametrized with (only the items whose
+    other parameters are as `where` says): a -k run grades only what it will judge."""
+    return sorted({item.callspec.params["path"] for item in request.session.items
+                   if item.originalname == test_name
+                   and all(item.callspec.params.get(k) == v for k, v in where.items())})
+
+
+def grade_in_batch(paths, out_dir: Path, extra=(), strict=(), env=None, timeout=600) -> dict:
+    """Grade `paths` as batch mode does (harness/batch.py: grading runs forked from one fork
+    server, their workers from one worker zygote), one per core: {path: Run}. It judges with
+    the single-file command's own code at a third of its CPU (README, "CPU per submission").
+    `strict`: the paths graded with --strict."""
+    from harness import batch
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for policy, group in (("course", [p for p in paths if p not in strict]),
+                          ("strict", [p for p in paths if p in strict])):
+        if not group:
+            continue
+        subs = batch._named(group)
+        grader = batch.Grader(out_dir / policy, strict=policy == "strict", timeout=timeout,
+                              extra=list(extra), extra_env=env)
+        grader.report_dir.mkdir(exist_ok=True)
+        try:
+            grader.prepare()
+            graded = batch.grade_all(subs, grader, jobs=os.cpu_count() or 2)
+        finally:
+            grader.close()
+        for g in graded:
+            log = grader.report_dir / f"{g.submission.name}.log"
+            output = log.read_text(errors="replace") if log.exists() else ""
+            returncode = -1 if g.returncode is None else g.returncode
+            runs[g.submission.path] = Run(returncode, g.report, output, g.seconds)
+    return runs
+
+
+def tiered(cases, ids, fast) -> list:
+    """`cases` (each a tuple of the parameters' values) as pytest params named `ids`, each
+    marked slow (the full tier's) but those whose id is in `fast`: the fast tier's sample of
+    a set too big to grade in its budget."""
+    unknown = set(fast) - set(ids)
+    assert not unknown, f"the fast sample names no case: {sorted(unknown)}"
+    return [pytest.param(*case, id=name,
+                         marks=() if name in fast else pytest.mark.slow)
+            for case, name in zip(cases, ids)]
 
 
 def assert_report_shape(report):

@@ -215,6 +215,7 @@ def test_batch_with_nothing_to_grade_exits_2(tmp_path):
     assert "matches no .py file" in nothing.error and nothing.exit_status() == 2
 
 
+@pytest.mark.slow
 def test_batch_time_limit_gives_an_error_report(tmp_path):
     write_correct(tmp_path / "subs" / "slow.py")
     reports = tmp_path / "out"
@@ -326,6 +327,7 @@ def test_a_failure_of_the_batch_machinery_is_that_submissions_error(tmp_path):
 
 # ---------------------------------------------------------------- the fork server
 
+@pytest.mark.slow
 def test_a_forked_grading_run_reports_what_a_subprocess_reports(tmp_path, monkeypatch):
     """The fork server (harness/forkserver.py) is a faster way to run the same command:
     the reports agree, messages and repros included, for a file that fails and passes."""
@@ -360,6 +362,7 @@ def test_the_fork_server_imports_no_test_module():
          str(ROOT)], cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
 
 
+@pytest.mark.slow
 def test_the_time_limit_kills_a_forked_run_and_its_worker(tmp_path):
     """A forked run past the batch's limit is killed with everything it started (its
     worker, which hangs here in a call), and gets the timed-out report."""
@@ -442,6 +445,7 @@ def table_rows(md: Path):
     return [line for line in md.read_text().splitlines() if line.startswith("| ")]
 
 
+@pytest.mark.slow
 def test_four_shards_merged_give_the_unsharded_summary(tmp_path):
     """The issue's check: a 40-file class graded whole, and as 4 shards then merged, gives
     the same summary row for row (all but the seconds each took) and the same reports.
@@ -605,6 +609,7 @@ def test_progress_on_a_terminal_rewrites_one_line():
     assert screen[-1] == "[3/3] 2 pass, 1 fail | 1m40s, done"
 
 
+@pytest.mark.slow
 def test_an_empty_shard_is_not_an_error(tmp_path):
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "s00.py").write_text("def f(:\n")   # s00 is in shard 4 of 4

@@ -87,6 +87,7 @@ def test_cifar_loader_names_what_is_missing(fake_cifar, tmp_path):
         datasets.cifar10(tmp_path)
 
 
+@pytest.mark.slow
 def test_cifar_option_loads_the_folder(fake_cifar, tmp_path):
     """--cifar DIR: the check on that folder, at the course's 2000 iterations and targets
     (collected only: training on it is the course's own run, minutes per submission)."""
@@ -151,6 +152,7 @@ def statuses(report):
     return {n: f["status"] for n, f in report["functions"].items()}
 
 
+@pytest.mark.slow
 def test_shipped_passes_with_notes_and_plot(runs):
     run, folder = runs["shipped"]
     assert_report_shape(run.report)
@@ -169,6 +171,7 @@ def test_shipped_passes_with_notes_and_plot(runs):
         assert "matplotlib is not installed" in run.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", E2E_ZOO, ids=[p.stem for p in E2E_ZOO])
 def test_grid_that_cannot_train_blames_search(runs, path):
     run, _ = runs[path.stem]
@@ -183,6 +186,7 @@ def test_grid_that_cannot_train_blames_search(runs, path):
     assert "cannot train" not in " ".join(run.report["functions"][e2e.CLASSIFIERS[other]]["messages"])
 
 
+@pytest.mark.slow
 def test_training_that_cannot_work_blames_the_class(runs):
     """Alone (-m e2e, no unit property ran): the classes are blamed, the grids are not."""
     run, _ = runs["broken alone"]
@@ -193,6 +197,7 @@ def test_training_that_cannot_work_blames_the_class(runs):
     assert "does not train on real images" in run.report["functions"]["LinearSVM"]["messages"][0]
 
 
+@pytest.mark.slow
 def test_one_mistake_one_blame(runs):
     """In a full run the unit properties blame the training; the end-to-end check only notes it."""
     run, _ = runs["broken in full"]

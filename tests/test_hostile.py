@@ -2,9 +2,11 @@
 the grader. Every one must get a failing verdict, with a report, in bounded time;
 the noisy but correct one must pass with a small report. Each is graded twice: with a
 fresh worker (the single-file command) and with its workers forked from a worker zygote
-(harness/zygote.py), as batch mode grades. Headers:
+(harness/zygote.py), as batch mode grades, through batch mode itself. Headers:
     # expect: fail | pass
     # wrong: NAME[, NAME...] | none
+    # graded: forked      (optional: an attack that does not depend on how the worker
+                           started is graded forked only)
 """
 import os
 import socket
@@ -14,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox, zygote
+from harness import zygote
 from harness.api import NAMES
-from harness.worker import worker_env
-from tests.harness_run import ROOT, grade_selected
+from tests.harness_run import ROOT, grade_each, grade_in_batch, selected_paths, tiered
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 FILES = sorted(HOSTILE.glob("*.py"))
@@ -31,9 +32,11 @@ SMALL_REPORT = 256 * 1024
 
 
 def header(path: Path) -> dict:
-    info = {"expect": None, "wrong": []}
+    info = {"expect": None, "wrong": [], "fresh": True}
     for line in path.read_text(errors="replace").splitlines()[:15]:
-        if line.startswith("# expect:"):
+        if line.startswith("# graded: forked"):
+            info["fresh"] = False
+        elif line.startswith("# expect:"):
             info["expect"] = line.split(":", 1)[1].strip()
         elif line.startswith("# wrong:"):
             names = [n.strip() for n in line.split(":", 1)[1].split(",")]
@@ -81,30 +84,32 @@ def listener():
     helper.stop()
 
 
-def _grade_hostile(request, out_dir, env):
-    return grade_selected(request, out_dir, "test_hostile_submission",
-                          lambda path: ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)],
-                          timeout=BOUND_S + 60, env=env)
+LIMITS = ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)]
+CASES = [(p, how) for p in FILES for how in (("fresh", "forked") if header(p)["fresh"] else ("forked",))]
 
 
 @pytest.fixture(scope="session")
 def hostile_runs(request, tmp_path_factory, listener):
-    return _grade_hostile(request, tmp_path_factory.mktemp("hostile"), dict(CANARY, **{zygote.ENV: "0"}))
+    """The single-file command, each worker started fresh."""
+    return grade_each(selected_paths(request, "test_hostile_submission", how="fresh"),
+                      tmp_path_factory.mktemp("hostile"), lambda path: LIMITS, timeout=BOUND_S + 60,
+                      env=dict(CANARY, **{zygote.ENV: "0"}))
 
 
 @pytest.fixture(scope="session")
 def forked_hostile_runs(request, tmp_path_factory, listener):
-    """Every worker forked from one zygote, as in batch mode (at this machine's best level)."""
-    made = zygote.Zygote(sandbox.choose("auto"), worker_env(os.environ))
-    try:
-        return _grade_hostile(request, tmp_path_factory.mktemp("hostile-forked"),
-                              dict(CANARY, **{zygote.ENV: made.address()}))
-    finally:
-        made.close()
+    """Batch mode: grading runs forked from its fork server, workers from its worker zygote
+    (at this machine's best level)."""
+    return grade_in_batch(selected_paths(request, "test_hostile_submission", how="forked"),
+                          tmp_path_factory.mktemp("hostile-forked"), extra=LIMITS, env=CANARY,
+                          timeout=BOUND_S + 60)
 
 
-@pytest.mark.parametrize("how", ["fresh", "forked"])
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+# The fast tier: an attack at import, both ways; the full tier, all.
+FAST = {"sysexit_at_import-fresh", "sysexit_at_import-forked"}
+
+
+@pytest.mark.parametrize("path,how", tiered(CASES, [f"{p.stem}-{how}" for p, how in CASES], FAST))
 def test_hostile_submission(request, path, how):
     run = request.getfixturevalue("hostile_runs" if how == "fresh" else "forked_hostile_runs")[path]
     info = header(path)

@@ -93,6 +93,7 @@ def test_run_autograder_a_submission_that_raises_on_import(tmp_path):
     assert {f["status"] for f in results["functions"].values()} == {"error"}
 
 
+@pytest.mark.slow
 def test_run_autograder_finds_the_file_in_a_zipped_folder_and_reports_a_missing_one(tmp_path):
     root = autograder_root(tmp_path)
     nested = root / "submission" / "A2" / "linear_classifier.py"
@@ -138,6 +139,7 @@ HARNESS_FILES = ("conftest.py", "tox.ini", "requirements.txt", "harness", "prope
                  "implementations")
 
 
+@pytest.mark.slow
 def test_run_autograder_fails_a_submission_that_loads_the_answer_key(tmp_path):
     """A submission that loads source/implementations/linear_classifier.py by its absolute
     path: in the sandbox (this machine's default) the source is not mounted; as the
@@ -230,6 +232,7 @@ def test_workflow_has_the_required_steps():
     assert any("GITHUB_STEP_SUMMARY" in r for r in merge_runs)
 
 
+@pytest.mark.slow
 def test_workflow_command_grades_submissions_and_fails_on_a_failing_one(tmp_path):
     """Run the workflow's own command in a checkout-like folder with a submissions/."""
     text, data = workflow()

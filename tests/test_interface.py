@@ -42,6 +42,7 @@ def test_bad_input_is_one_line_and_a_failing_verdict(tmp_path, content, expected
     assert_report_shape(run.report)
 
 
+@pytest.mark.slow
 def test_a_missing_name_fails_only_its_own_tests(tmp_path):
     path = shipped_with(tmp_path, "def svm_get_search_params():", "def svm_get_search_params_typo():")
     run = verify(path, tmp_path / "r.json")
@@ -51,6 +52,7 @@ def test_a_missing_name_fails_only_its_own_tests(tmp_path):
     assert set(statuses.values()) == {"pass"}, statuses
 
 
+@pytest.mark.slow
 def test_float32_breakage_warns_under_course_policy_and_fails_under_strict(tmp_path):
     """A hard-coded .double(): right in float64, the wrong dtype for float32 inputs."""
     path = tmp_path / "linear_classifier.py"

@@ -65,8 +65,11 @@ def _as_a_docker_grader(command: list, user: bool = False) -> list:
 
 def _grade(tmp_path, impl, *extra, user=False, env=None):
     """(exit status, report or None, output) of one grading, as the README's command."""
-    out = Path(tempfile.mkdtemp(prefix="lc-isolation-"))  # pytest's tmp_path is closed to others
+    # pytest's tmp_path, and TMPDIR itself where it is private, are closed to others
+    out = Path(tempfile.mkdtemp(prefix="lc-isolation-", dir=sandbox.workers_tempdir()))
     out.chmod(0o777)
+    if user:  # that user's own temp folder: root's may be closed to it
+        env = dict(env or {}, TMPDIR=str(out))
     report = out / "report.json"
     cmd = _as_a_docker_grader([sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
                                "--hypothesis-profile=ci", "--impl", str(impl), "--report", str(report)]
@@ -91,6 +94,7 @@ def test_the_report_names_the_isolation(tmp_path):
     assert "isolation: sandbox" in output
 
 
+@pytest.mark.slow
 @needs_root
 def test_root_without_namespaces_drops_to_an_unprivileged_user(tmp_path):
     """The answer key is readable by root only: the dropped worker cannot copy it."""
@@ -109,6 +113,7 @@ def test_root_without_namespaces_drops_to_an_unprivileged_user(tmp_path):
     assert code == 0 and report["isolation"] == "unprivileged-user", output[-3000:]
 
 
+@pytest.mark.slow
 @needs_root
 def test_neither_runs_a_process_and_require_fails_closed(tmp_path):
     code, report, output = _grade(tmp_path, SHIPPED, user=True, env=NO_BWRAP)

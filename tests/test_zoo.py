@@ -5,7 +5,9 @@ whatever its style, passes. Each file's header says which:
     # zoo-mistake: ID                (wrong files: the catalogue entry, harness/mistakes.toml)
     # zoo-policy: strict             (optional: graded with --strict)
 
-Cost: grading the ~80 files is the bulk (about 15 CPU-seconds each, two at a time);
+Cost: grading the ~90 files is the bulk, in batch mode (harness/batch.py: forked grading
+runs and workers, about 4 CPU-seconds each, two at a time; the single-file command's own
+judging code, which tests/test_interface.py and the hostile set run as students do);
 running every failing function's repro twice (the zoo file, then the shipped
 implementation) happens in one subprocess for the whole zoo, about 30 s.
 """
@@ -19,7 +21,7 @@ import pytest
 from harness.api import NAMES
 from harness.mistakes import MISTAKES
 from harness.subject import SHIPPED
-from tests.harness_run import grade_selected
+from tests.harness_run import grade_in_batch, selected_paths, tiered
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 FILES = sorted(ZOO.glob("wrong/*.py")) + sorted(ZOO.glob("right/*.py"))
@@ -43,8 +45,9 @@ def header(path: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def zoo_runs(request, tmp_path_factory):
-    return grade_selected(request, tmp_path_factory.mktemp("zoo"), "test_zoo_verdict",
-                          lambda path: ["--strict"] if header(path)["strict"] else [])
+    paths = selected_paths(request, "test_zoo_verdict")
+    return grade_in_batch(paths, tmp_path_factory.mktemp("zoo"),
+                          strict=[p for p in paths if header(p)["strict"]])
 
 
 def test_zoo_is_big_enough():
@@ -63,7 +66,11 @@ def blamed(report) -> set:
     return {n for n, f in report["functions"].items() if f["status"] != "pass"}
 
 
-@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
+# The fast tier grades one correct file and one wrong one; the full tier, the whole zoo.
+FAST = {"right/naive_python_floats_einsum", "wrong/classifier_load_wrong_key"}
+
+
+@pytest.mark.parametrize("path", tiered([(p,) for p in FILES], [f"{p.parent.name}/{p.stem}" for p in FILES], FAST))
 def test_zoo_verdict(zoo_runs, path):
     run = zoo_runs[path]
     info = header(path)
@@ -90,6 +97,7 @@ def _named(run, info) -> bool:
     return any(info["mistake"] in run.report["functions"][n].get("mistakes", []) for n in info["blames"])
 
 
+@pytest.mark.slow
 def test_zoo_mistakes_named(zoo_runs):
     """The report names the file's own mistake ("looks like: ...") for >= 90% of the wrong files."""
     graded = [p for p in WRONG if p in zoo_runs and zoo_runs[p].report is not None]

@@ -178,6 +178,7 @@ def test_a_worker_dies_when_its_grading_run_does(batch_zygote, tmp_path):
             run.wait()
 
 
+@pytest.mark.slow
 def test_a_forked_worker_grades_as_a_fresh_one(batch_zygote, tmp_path):
     """The same report, messages and repros included, from a forked and a fresh worker."""
     batch_zygote(sandbox.choose("auto"))

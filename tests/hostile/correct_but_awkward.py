@@ -1,6 +1,7 @@
 # hostile: a CORRECT submission in awkward but legal forms: vectorized losses by autograd whose loss still requires grad (it has a grad_fn) and whose dW is a NON-CONTIGUOUS leaf that requires grad; naive losses return Python floats; accuracies are 0-dim tensors; a UserWarning at import and in every prediction
 # wrong: none
 # expect: pass
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: answers detached and made contiguous before transport (torch.multiprocessing
 #   refuses to pickle a non-leaf tensor that requires grad); warnings are notes, not
 #   failures

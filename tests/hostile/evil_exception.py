@@ -1,6 +1,7 @@
 # hostile: svm_loss_naive raises an exception whose str() and repr() never return (and swallow interrupts); softmax_loss_naive raises, 400 frames deep, one whose message is 50 MB
 # wrong: svm_loss_naive, softmax_loss_naive
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: formatting the submission's exceptions in the worker under the call's timeout and
 #   sending only truncated strings to the parent (never the exception object: unpickling
 #   it, or calling str() on it, runs the submission's code in the parent)

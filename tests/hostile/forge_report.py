@@ -1,6 +1,7 @@
 # hostile: forges the verdict: json.dump/json.dumps rewrite any dict that looks like a report or a worker message to 'pass' (status, ok, passed, error, score, verdict, messages); os.replace/os.rename re-forge any .json they move; every loaded class with record/as_json (the grader's Outcomes) is patched to record passes; an atexit handler rewrites (or creates) the --report file named in sys.argv and results.json, then os._exit(0) to force a zero exit status
 # wrong: train_linear_classifier
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: the verdict and the report computed and written only by the parent, which never
 #   imports the submission; the worker's messages are data (no 'status' the parent
 #   trusts), its exit status meaningless; the worker killed, not left to run atexit

@@ -1,6 +1,7 @@
 # hostile: changes global torch state: at import torch.set_default_dtype(torch.float64) (so tensors a grader makes without a dtype in this process are silently float64, masking float32 bugs), torch.manual_seed(1234), random.seed(1234), torch.set_num_threads(1), torch.set_printoptions(precision=1); in its calls set_default_dtype(torch.float32) and more reseeding; sample_batch reseeds torch with a constant before and after drawing: reproducible, but the batch never depends on the seed
 # wrong: sample_batch
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: the grader's inputs built in the parent (or with explicit dtype, device and
 #   torch.Generator), with the parent's own RNG and dtype defaults untouched by the
 #   submission; reset_seed done in the worker right before each sampling call

@@ -1,6 +1,7 @@
 # hostile: both vectorized losses are the NAIVE loops in disguise (SPEC: a vectorized version that calls the naive one is wrong), hidden from in-process work counters: svm_loss_vectorized runs the loop in another thread (sys.settrace and torch dispatch modes are per thread); softmax_loss_vectorized runs it with sys.settrace(None) and torch's dispatch and function modes off (_disable_current_modes, DisableTorchFunction), then restores them; the values are right
 # wrong: svm_loss_vectorized, softmax_loss_vectorized
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: a vectorization check the submission cannot switch off: e.g. the worker's CPU
 #   time (measured by the parent, /proc or getrusage of the child) or wall time at a large
 #   N (a few thousand rows: a loop is 100x slower), or tracing every thread

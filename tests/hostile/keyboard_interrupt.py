@@ -1,6 +1,7 @@
 # hostile: svm_loss_naive raises KeyboardInterrupt and predict_linear_classifier raises a BaseException subclass: a grader that re-raises KeyboardInterrupt (to honour Ctrl-C) aborts the whole run, one that catches only Exception crashes
 # wrong: svm_loss_naive, predict_linear_classifier
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: telling a KeyboardInterrupt raised BY THE SUBMISSION (in the worker) from the
 #   user's Ctrl-C; catching BaseException around calls; never re-raising, in the parent,
 #   an exception object received from the worker

@@ -1,6 +1,7 @@
 # hostile: svm_loss_vectorized returns (loss, dW) as a torch.Tensor SUBCLASS whose __torch_function__ says every ==, <=, >=, isclose, equal and allclose holds, != < > never do, and a - b, abs(x) are zeros (and whose __class__ claims to be torch.Tensor); the values underneath are N times too large
 # wrong: svm_loss_vectorized
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: an exact type check (type(x) is torch.Tensor), or converting answers to plain
 #   tensors (x.as_subclass(torch.Tensor), or copying the raw storage) BEFORE any
 #   comparison; in a worker, converting before sending (pickle would rebuild the subclass

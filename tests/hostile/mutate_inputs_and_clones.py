@@ -1,6 +1,7 @@
 # hostile: softmax_loss_vectorized adds 0.25 to W in place (SPEC: no loss changes its inputs) and hides it: it walks up the call stack and applies the same change to every tensor equal to the original W that it finds in the callers' locals (and in the lists, tuples and dicts they hold) -- the grader's saved copy included -- then answers correctly FOR THE CHANGED W
 # wrong: softmax_loss_vectorized
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: judging input mutation from memory the submission cannot reach: the parent keeps
 #   its own copy of every input (a worker reports the inputs as they are after the call,
 #   and the parent compares); the oracle run on the parent's unchanged inputs

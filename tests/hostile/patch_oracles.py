@@ -1,6 +1,7 @@
 # hostile: at import (and, through a sys.meta_path hook, in every module imported later) replaces the grader's oracles, comparisons and tolerances in every non-library module: oracles answer with the submission's own result, check/compare/assert/fail functions swallow their failure, bounds become inf; and sets torch.allclose, torch.equal, Tensor.equal/allclose, torch.testing.assert_close, numpy.allclose, numpy.array_equal, numpy.testing.assert_allclose, math.isclose to always agree
 # wrong: svm_loss_vectorized
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: a separate process for the submission (spawned, not forked), so that nothing it
 #   patches is the grader's; the oracle and all comparisons run in the parent, which never
 #   imports the submission

@@ -1,6 +1,7 @@
 # hostile: svm_loss_vectorized returns (loss, dW) as tensor subclasses whose __reduce_ex__ pickles to builtins.eval of code that, in whatever process UNPICKLES the answer, leaves a marker file hostile-pickle-rce-<pid> in the temp folder and registers an atexit handler that rewrites the --report file to all-pass and exits 0; the unpickled value is a plain tensor without the 1/N
 # wrong: svm_loss_vectorized
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: no pickle (nor torch.load(weights_only=False), nor multiprocessing's default
 #   transport) for anything coming back from the worker: plain data only (e.g. raw bytes +
 #   dtype + shape, or torch.load(weights_only=True)), with the exact type checked in the

@@ -1,6 +1,7 @@
 # hostile: svm_loss_vectorized returns the right values as numpy (numpy.float64 loss, ndarray dW) and predict_linear_classifier the right labels as an int64 ndarray: a grader that converts answers with torch.as_tensor, or ships them through numpy, accepts them
 # wrong: svm_loss_vectorized, predict_linear_classifier
 # expect: fail
+# graded: forked (its attack is on values and on the code inside the worker, the same however the worker started)
 # needs: an exact type check of the answer where it is produced (in the worker) before any
 #   conversion for transport
 # safe harness: svm_loss_vectorized: fail (loss must be a 0-dim torch.Tensor, got
