@@ -27,6 +27,7 @@ class Outcomes:
         self.module_path = module_path
         self.policy = policy
         self.isolation = isolation  # how the submission was confined (harness/sandbox.py)
+        self.limits: Dict[str, object] = {}  # what it may use, and how that is enforced (harness/limits.py)
         self.status: Dict[str, str] = {n: "pass" for n in NAMES}
         self.messages: Dict[str, List[str]] = {n: [] for n in NAMES}
         self.judged: Dict[str, int] = {n: 0 for n in NAMES}
@@ -148,6 +149,7 @@ class Outcomes:
             module=self.module_path,
             policy=self.policy,
             isolation=self.isolation,
+            limits=self.limits,
             functions=OrderedDict((n, self.entry(n)) for n in NAMES),
         )
 

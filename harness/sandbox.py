@@ -87,8 +87,26 @@ def _read_only_paths() -> List[str]:
     return paths
 
 
-def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY) -> List[str]:
-    """The bwrap prefix for a worker whose folder is `workdir` (bound at the same path)."""
+SHM = "/tmp/.shm"   # the sandbox's /dev/shm: a symlink to this folder of its /tmp
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+def inside_folder(host_folder: str) -> str:
+    """Where a fresh worker's folder lies in its sandbox: in its /tmp, under the same name
+    (the same path when the harness's own temporary folder is /tmp)."""
+    return host_folder if host_folder.startswith("/tmp/") else "/tmp/" + os.path.basename(host_folder)
+
+
+def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY,
+                  disk_bytes: int = 64 * 2**20, files=(), ro_binds=()) -> List[str]:
+    """The bwrap prefix for a worker whose folder is `workdir` (a path under /tmp).
+
+    Everything the worker can write is ONE tmpfs of `disk_bytes` mounted on /tmp: its
+    folder, /tmp itself and /dev/shm (a symlink into it); the root and /dev are read-only.
+    `files`: (fd, path) pairs copied into that tmpfs (the submission's copy); `ro_binds`:
+    host paths bound read-only at the same path (the batch's folder, for the zygote)."""
+    if not workdir.startswith("/tmp/"):
+        raise ValueError(f"a sandboxed worker's folder lies under /tmp, not at {workdir}")
     cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(uid), "--gid", str(gid),
            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--hostname", "sandbox"]
@@ -99,14 +117,25 @@ def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY
             cmd += ["--ro-bind", top, top]
     for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
         cmd += ["--ro-bind-try", f, f]
+    # A /dev of device nodes only (bwrap's --dev would add a /dev/shm of its own, unbounded).
+    cmd += ["--proc", "/proc", "--tmpfs", "/dev"]
+    for dev in DEVICES:
+        cmd += ["--dev-bind-try", f"/dev/{dev}", f"/dev/{dev}"]
+    for i, name in enumerate(("stdin", "stdout", "stderr")):
+        cmd += ["--symlink", f"/proc/self/fd/{i}", f"/dev/{name}"]
+    cmd += ["--symlink", "/proc/self/fd", "/dev/fd", "--symlink", SHM, "/dev/shm"]
+    for dev in sorted(Path("/dev").glob("nvidia*")):  # a CUDA grader: its device nodes
+        cmd += ["--dev-bind-try", str(dev), str(dev)]
     # The private /tmp first: a Python installed under /tmp (CI's venv) is bound over it below.
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    cmd += ["--size", str(disk_bytes), "--tmpfs", "/tmp", "--dir", SHM, "--dir", workdir]
     for p in _read_only_paths():
         if not p.startswith(("/usr/", "/bin/", "/lib")):
             cmd += ["--ro-bind", p, p]
-    for dev in sorted(Path("/dev").glob("nvidia*")):  # a CUDA grader: its device nodes
-        cmd += ["--dev-bind-try", str(dev), str(dev)]
-    cmd += ["--bind", workdir, workdir, "--chdir", workdir, "--"]
+    for p in ro_binds:
+        cmd += ["--ro-bind", p, p]
+    for fd, path in files:
+        cmd += ["--perms", "0644", "--file", str(fd), path]
+    cmd += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", workdir, "--"]
     return cmd
 
 
@@ -120,7 +149,7 @@ def _probe_bwrap(bwrap: str) -> str:
     """'' if bwrap runs this Python in the full sandbox here, else why not (one line)."""
     probe = tempfile.mkdtemp(prefix="lc-probe-")
     try:
-        out = subprocess.run(bwrap_command(bwrap, probe) + [python(), "-I", "-c", "import os; print(os.getuid())"],
+        out = subprocess.run(bwrap_command(bwrap, inside_folder(probe)) + [python(), "-I", "-c", "import os; print(os.getuid())"],
                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap could not run ({type(exc).__name__}: {exc})"

@@ -48,6 +48,7 @@ MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _SETUP_TIMEOUT_S = 30.0
+_SHM = "/tmp/.shm"  # harness/sandbox.py: the sandbox's /dev/shm is a symlink to it
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _fds_moved = False  # in a child: its pipes are on their final numbers
@@ -94,9 +95,13 @@ def _drop_capabilities():
         raise OSError(f"capabilities remain after capset: {held}")
 
 
-def _own_namespaces(folder):
-    """In the first child: namespaces of its own, and of the batch's folder only `folder`
-    (at the same path, so the harness's paths hold)."""
+def _own_namespaces(folder, copy, disk_bytes):
+    """In the first child: namespaces of its own, and for all it may write ONE tmpfs of
+    `disk_bytes` on /tmp, holding its folder (at the same path, so the harness's paths hold,
+    with the submission's `copy` copied in) and /tmp/.shm (the sandbox's /dev/shm links
+    there). Of the batch's folder it sees nothing else: that folder lies under /tmp."""
+    with open(copy, "rb") as f:  # before the batch's /tmp is out of sight
+        source = f.read()
     uid, gid = os.getuid(), os.getgid()
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
                          | CLONE_NEWUTS), "unshare")
@@ -105,21 +110,21 @@ def _own_namespaces(folder):
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     batch = os.path.dirname(folder)
-    # In the new mount namespace (so they can be bound): its own folder, and what the
-    # batch's sandbox bound read-only under /tmp (a Python installed there, as CI's venv).
-    own = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    if not batch.startswith("/tmp/"):
+        raise OSError(f"a sandboxed batch's folder lies under /tmp, not at {batch}")
+    # In the new mount namespace (so they can be bound): what the batch's sandbox bound
+    # read-only under /tmp (a Python installed there, as CI's venv).
     kept = {}
     for point in _mount_points_under("/tmp"):
         if point != batch and not point.startswith(batch + "/") and \
                 not any(point.startswith(k + "/") for k in kept):
             kept[point] = os.open(point, os.O_PATH)
-    private = MS_NOSUID | MS_NODEV
-    _mount("tmpfs", "/tmp", "tmpfs", private, "mode=1777")
-    if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", private, "mode=1777")
-    if os.path.isdir(batch):  # a batch folder outside /tmp: hidden the same way
-        _mount("tmpfs", batch, "tmpfs", private, "mode=0711")
-    for point, fd in sorted(kept.items()) + [(folder, own)]:
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={int(disk_bytes)}")
+    os.mkdir(_SHM)
+    os.makedirs(folder)
+    with open(copy, "wb") as f:
+        f.write(source)
+    for point, fd in sorted(kept.items()):
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             os.makedirs(point, exist_ok=True)
         else:
@@ -156,6 +161,8 @@ def _become_worker(request, fds, level, uid, gid, report):
     if cap:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    disk = int(request["disk_bytes"])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
     os.chdir(request["folder"])
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in request["env"].items()})
@@ -171,6 +178,8 @@ def _become_worker(request, fds, level, uid, gid, report):
         os.dup2(fd, to)
     os.write(report, b'{"setup": "ok"}\n')
     os.closerange(5, max(os.sysconf("SC_OPEN_MAX"), max(high) + 1))
+    if request.get("hold") and os.read(3, 1) != b"g":  # the harness puts it in its pids cgroup first
+        os._exit(1)
     sys.argv = ["-c", "3", "4", request["copy"]]
     main(3, 4, request["copy"])  # noqa: F821 (worker_main.py, pasted before this file)
 
@@ -187,7 +196,7 @@ def _child(request, fds, level, uid, gid, report, inherited):
             os.setsid()
             os.write(report, (json.dumps({"pid": os.getpid()}) + "\n").encode())
         else:
-            _own_namespaces(request["folder"])
+            _own_namespaces(request["folder"], request["copy"], request["disk_bytes"])
             pid = os.fork()  # PID 1 of the new namespace
             if pid:
                 os.write(report, (json.dumps({"pid": pid}) + "\n").encode())
