@@ -54,11 +54,11 @@ def process_error(error: str) -> bool:
 
 
 def disk_message(limits: Limits) -> str:
-    return f"it wrote more than {limits.disk_mib} MiB (the disk limit of a submission)"
+    return f"it wrote more than {limits.disk_mib} MiB, the disk limit of a submission"
 
 
 def process_message(limits: Limits) -> str:
-    return f"it started more than {limits.processes} processes at once (the process limit of a submission)"
+    return f"it started more than {limits.processes} processes at once, the process limit of a submission"
 
 
 def budget_message(limits: Limits) -> str:

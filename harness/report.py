@@ -66,6 +66,10 @@ class Outcomes:
             self.add_message(name, f"note: {note}")
         if passed:
             return
+        if isinstance(exc, BaseExceptionGroup):  # Hypothesis's FlakyFailure: a call refused on replay
+            refused = exc.subgroup(lambda e: isinstance(e, SubmissionError))  # (e.g. the time budget ran out)
+            if refused is not None:
+                exc = _first_leaf(refused)
         text = str(exc) if exc is not None else "failed"
         mistake = getattr(exc, "mistake", None)
         if isinstance(exc, MissingName):
@@ -152,6 +156,12 @@ class Outcomes:
             limits=self.limits,
             functions=OrderedDict((n, self.entry(n)) for n in NAMES),
         )
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    while isinstance(group, BaseExceptionGroup):
+        group = group.exceptions[0]
+    return group
 
 
 def write_atomically(path: str, data: dict) -> None:

@@ -241,6 +241,9 @@ class WorkerSubject(Subject):
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # a zygote that does not say: the pidfd's kill stands
             pass
+        if self.group is not None:  # whatever it left, wherever it went (a new session, a daemon)
+            self.group.remove()
+            self.group = None
         self.drain.join(timeout=5)
         for close in (self.requests.close, lambda: os.close(self.replies),
                       getattr(self.proc, "close", lambda: None)):  # a ZygoteWorker's socket and pidfd
@@ -248,9 +251,6 @@ class WorkerSubject(Subject):
                 close()
             except OSError:
                 pass
-        if self.group is not None:  # whatever it left, wherever it went (a new session, a daemon)
-            self.group.remove()
-            self.group = None
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.proc = None
         self.refs = {}
