@@ -69,7 +69,9 @@ class Zygote:
 
     def __init__(self, isolation: sandbox.Isolation, env: dict, start_timeout: float = 120.0):
         self.level = isolation.level
-        self.folder = os.path.realpath(tempfile.mkdtemp(prefix="lc-zygote-"))  # the workers' folders
+        # The workers' folders; in a sandbox under /tmp, where each worker's own /tmp is mounted.
+        self.folder = os.path.realpath(tempfile.mkdtemp(prefix="lc-zygote-", dir="/tmp" if self.level == "sandbox"
+                                                        and os.path.isdir("/tmp") else None))
         self.control_dir = tempfile.mkdtemp(prefix="lc-zygote-control-")  # never bound into a sandbox
         self.control = os.path.join(self.control_dir, "socket")
         os.chmod(self.folder, 0o711)  # an unprivileged worker passes through to its own folder
