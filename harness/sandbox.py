@@ -4,8 +4,9 @@ Three levels, best first (SPEC-free; the README's "Isolation" says what each sto
 - "sandbox": the worker runs under bubblewrap (bwrap), in namespaces of its own (user,
   mount, PID, network, IPC, UTS, cgroup), with no capabilities, as uid/gid 65534. It sees
   /usr (and the loader's symlinks), the Python installation and its site-packages, all
-  read-only, its own folder (writable: its cwd, holding the copy of the submission), a
-  private /tmp, a minimal /dev and the /proc of its own PID namespace. Nothing else: not
+  read-only, a read-only minimal /dev, the /proc of its own PID namespace, and ONE
+  writable tmpfs of the disk limit (harness/limits.py) on /tmp that holds its own folder
+  (its cwd, with the copy of the submission) and /dev/shm (a symlink). Nothing else: not
   this checkout, the report's folder, $HOME, other processes or the network. When the
   harness kills bwrap, the namespace's init dies with it (--die-with-parent) and the
   kernel kills every process left in the namespace, daemons included.

@@ -2,8 +2,10 @@
 
 The worker starts as `python -I -c SOURCE` in a fresh temporary directory with a
 minimal environment, in a session of its own (so its whole process group can be
-killed), under an address-space cap, with its stdout and stderr drained into a
-capped buffer. Each call has a time limit and the submission a total one:
+killed), under an address-space cap, a file-size cap and (where the machine allows) a
+pids cgroup of its own (harness/limits.py), with its stdout and stderr drained into a
+capped buffer. Each call has a time limit, the submission a total one, and a budget of
+wall time from its first start (sleeping included; past it, nothing more is run):
 - a call that outlives its limit is killed with the worker; that function is
   marked hung (its later calls fail at once) and a fresh worker serves the rest;
 - a worker that exits or is killed otherwise ends the grading: every later call

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from harness import sandbox
+from harness import limits, sandbox
 
 ENV = "HARNESS_WORKER_ZYGOTE"
 _HERE = Path(__file__).resolve().parent
@@ -207,7 +207,7 @@ class ZygoteWorker:
 
 
 def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Optional[int],
-          disk_bytes: int, group=None, timeout: float = 30.0):
+          disk_bytes: int = limits.Limits().disk_bytes, group=None, timeout: float = 30.0):
     """A worker for the submission copied to `copy` in `folder`, on three fresh pipes:
     (the worker, the requests' write end, the replies' read end). `group` (a
     limits.ProcessGroup): the worker is put in it before it runs the submission."""

@@ -9,12 +9,15 @@ never loads a submission, never runs a torch op (a fork keeps no thread pool) an
 nothing of the harness: only the paths and pipes each grading run hands it.
 
 Each request on the listening socket (one connection per worker) carries the worker's
-folder, its copy of the submission, its environment and memory cap, and three pipe
+folder, its copy of the submission, its environment, memory cap and disk limit, whether
+to wait for one byte on its request pipe before loading the submission ("hold": the
+harness first moves it into its pids cgroup, harness/limits.py), and three pipe
 ends (SCM_RIGHTS): requests, replies, output. The zygote forks; the child confines
 itself, then runs the worker's `main` on those pipes. What confines each child, on top
 of the batch's isolation level:
 - "sandbox": new user, mount, PID, network, IPC and UTS namespaces. Of the batch's
-  folder it sees its own folder only; /tmp and /dev/shm are its own tmpfs; it is PID 1
+  folder it sees its own folder only: its folder, /tmp and /dev/shm are one tmpfs of its
+  own, of the disk limit (the copy of the submission is copied in); it is PID 1
   of its namespace, so killing it kills every process it started, daemons included; it
   keeps no capability. The batch's /proc stays mounted (a new one cannot be mounted
   under bwrap's), so the siblings' PIDs are visible: every child and the zygote are
@@ -22,7 +25,8 @@ of the batch's isolation level:
   reach (ptrace rules), and a sibling's PID names nothing in another PID namespace.
 - "unprivileged-user": the unprivileged uid/gid and no_new_privs, as a fresh worker.
 - "process": a session of its own, as a fresh worker.
-Every child: the memory cap (RLIMIT_AS), no core files, non-dumpable, no file
+Every child: the memory cap (RLIMIT_AS), each file at most the disk limit (RLIMIT_FSIZE),
+no core files, non-dumpable, no file
 descriptor but its three pipes, its own environment, Python's and numpy's global RNGs reseeded.
 
 Answers to the grading run (JSON lines): {"pid": N} with a pidfd of the worker (the
