@@ -48,11 +48,6 @@ def disk_error(error: str) -> bool:
             or "No space left on device" in error or "File too large" in error)
 
 
-def process_error(error: str) -> bool:
-    """fork/clone refused: EAGAIN (the pids cgroup's limit)."""
-    return f"[Errno {errno.EAGAIN}]" in error and ("fork" in error or "Resource temporarily" in error)
-
-
 def disk_message(limits: Limits) -> str:
     return f"it wrote more than {limits.disk_mib} MiB, the disk limit of a submission"
 
@@ -114,6 +109,7 @@ class ProcessGroup:
         parent, why = _cgroup_parent()
         if parent is None:
             return None, why
+        _sweep(parent)
         path = os.path.join(parent, f"lc-worker-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         try:
             os.mkdir(path)
@@ -179,6 +175,20 @@ class ProcessGroup:
                 return
             except OSError:
                 time.sleep(0.05)
+
+
+def _sweep(parent: str) -> None:
+    """Remove the cgroups of grading runs that are gone (killed before they could): whatever
+    is still in one is killed first (a worker outlives its harness only for a moment)."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        parts = name.split("-")
+        if len(parts) == 4 and parts[:2] == ["lc", "worker"] and parts[2].isdigit():
+            if not os.path.exists(f"/proc/{parts[2]}"):
+                ProcessGroup(os.path.join(parent, name), 0).remove()
 
 
 _process_bound = None

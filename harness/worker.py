@@ -412,7 +412,7 @@ class WorkerSubject(Subject):
         """The resource limit behind `error` (or a worker's end), named; None if none was hit."""
         if bounds.disk_error(error):
             return bounds.disk_message(self.limits)
-        if (self.group is not None and self.group.refusals() > self.refused) or bounds.process_error(error):
+        if self.group is not None and self.group.refusals() > self.refused:  # pids.events: a fork refused
             return bounds.process_message(self.limits)
         return None
 

@@ -184,8 +184,9 @@ def assert_nothing_left(peaks: Peaks, private: Path):
     assert not peaks.left_behind(), f"processes left behind: {sorted(peaks.left_behind(0))}"
     assert not list(private.iterdir()), f"files left behind: {sorted(private.iterdir())}"
     assert not _cgroups_left(set(peaks.seen)), f"cgroups left behind: {_cgroups_left(set(peaks.seen))}"
-    names = subprocess.run(["ps", "-eo", "comm"], capture_output=True, text=True).stdout.split()
-    assert "lc-attack-fork" not in names, "a fork bomb's child outlived the grading"
+    rows = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True).stdout.splitlines()
+    alive = [r for r in rows if r.split()[-1:] == ["lc-attack-fork"] and not r.startswith("Z")]
+    assert not alive, f"a fork bomb's children outlived the grading: {len(alive)}"
 
 
 def assert_attack_failed(report: dict, path: Path):
