@@ -298,3 +298,36 @@ def test_attacks_in_a_batch_beside_a_classmate(baseline_memory, tmp_path):
     assert peaks.processes <= PROCESS_BOUND, peaks.summary()
     assert peaks.memory <= 2 * baseline_memory + MEMORY_BOUND, peaks.summary()
     assert_nothing_left(peaks, private)
+
+
+# ---------------------------------------------------------------- the other levels
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the fallbacks are root's")
+
+
+@pytest.mark.slow
+@needs_root
+def test_the_fork_bomb_as_the_unprivileged_user(tmp_path):
+    """Root without namespaces (no bwrap): the worker drops to uid 65534, and the pids
+    cgroup bounds it all the same; the report says the disk is bounded per file only."""
+    from tests.test_isolation import NO_BWRAP, _grade  # as a Docker grader (its Python opened to others)
+    path = ATTACKS / "fork_bomb_in_call.py"
+    code, report, output = _grade(tmp_path, path, env=NO_BWRAP)
+    assert report is not None and report["isolation"] == "unprivileged-user", output[-3000:]
+    if "not enforced" in report["limits"]["processes"]:
+        pytest.skip(f"no pids cgroup here: {report['limits']['processes']}")
+    assert_attack_failed(report, path)
+    assert report["limits"]["disk"].startswith("partly"), report["limits"]
+
+
+@pytest.mark.slow
+@needs_root
+def test_a_plain_process_says_what_is_not_bounded(tmp_path):
+    """Not root, no namespaces: a plain process; no pids cgroup can be made, and the report
+    says so (a correct file still passes)."""
+    from tests.test_isolation import NO_BWRAP, _grade
+    code, report, output = _grade(tmp_path, CLASSMATE, user=True, env=NO_BWRAP)
+    assert code == 0 and report["isolation"] == "process", output[-3000:]
+    limits = report["limits"]
+    assert limits["processes"].startswith("not enforced (") and limits["disk"].startswith("partly"), limits
+    assert limits["time"].startswith("enforced"), limits
