@@ -19,6 +19,8 @@ and wall time, on top of the worker's memory cap and the per-call and per-functi
 import errno
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from typing import NamedTuple, Optional
@@ -77,24 +79,30 @@ def _own_cgroup(controller_v1: bool) -> Optional[str]:
 
 
 def _cgroup_parent() -> tuple:
-    """(folder under which a worker's pids cgroup is made, '' ) or (None, why not)."""
+    """(folder under which a worker's pids cgroup is made, '') or (None, why not). cgroup v1:
+    this process's pids cgroup. v2: this process's cgroup if the pids controller is enabled
+    for its children, else the hierarchy's root (root only; no process of its own there)."""
     if os.path.isfile(os.path.join(_CGROUP_V1, "cgroup.procs")):
-        own = _own_cgroup(True)
-        parent = os.path.join(_CGROUP_V1, (own or "/").lstrip("/"))
+        candidates = [os.path.join(_CGROUP_V1, (_own_cgroup(True) or "/").lstrip("/"))]
     elif os.path.isfile(os.path.join(_CGROUP_V2, "cgroup.controllers")):
-        own = _own_cgroup(False)
-        parent = os.path.join(_CGROUP_V2, (own or "/").lstrip("/"))
-        try:
-            with open(os.path.join(parent, "cgroup.subtree_control")) as f:
-                if "pids" not in f.read().split():
-                    return None, f"the pids controller is not enabled for children of {parent}"
-        except OSError as exc:
-            return None, f"cgroup v2 at {parent} cannot be read ({exc.strerror})"
+        own = os.path.join(_CGROUP_V2, (_own_cgroup(False) or "/").lstrip("/"))
+        candidates = [p for p in (own, _CGROUP_V2) if _pids_for_children(p)]
+        if not candidates:
+            return None, f"the pids controller is not enabled for children of {own} (cgroup v2)"
     else:
         return None, "no pids cgroup controller is mounted"
-    if not os.access(parent, os.W_OK):
-        return None, f"no write access to the pids cgroup {parent} (not root, and not delegated)"
-    return parent, ""
+    for parent in candidates:
+        if os.access(parent, os.W_OK):
+            return parent, ""
+    return None, f"no write access to the pids cgroup {candidates[0]} (not root, and not delegated)"
+
+
+def _pids_for_children(folder: str) -> bool:
+    try:
+        with open(os.path.join(folder, "cgroup.subtree_control")) as f:
+            return "pids" in f.read().split()
+    except OSError:
+        return False
 
 
 class ProcessGroup:
@@ -195,11 +203,18 @@ _process_bound = None
 
 
 def process_bound() -> str:
-    """'' if a pids cgroup can be made here, else why not (asked once, by making one)."""
+    """'' if a pids cgroup can be made here and a process moved into it, else why not
+    (asked once, by doing so with a short-lived child)."""
     global _process_bound
     if _process_bound is None:
         group, why = ProcessGroup.make(DEFAULT_PROCESSES)
         if group is not None:
+            try:
+                subprocess.run([sys.executable, "-I", "-S", "-c", ""], preexec_fn=group.add, timeout=60,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               check=True)
+            except (OSError, subprocess.SubprocessError) as exc:
+                why = f"a process cannot be moved into a pids cgroup under {os.path.dirname(group.path)} ({exc})"
             group.remove()
         _process_bound = why
     return _process_bound

@@ -172,8 +172,8 @@ class WorkerSubject(Subject):
         env = worker_env(os.environ, self.folder)
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
         self.refused = 0
-        self.group, _ = bounds.ProcessGroup.make(self.limits.processes
-                                                 + (bounds.BWRAP_TASKS if fresh_sandbox else 0))
+        self.group = None if bounds.process_bound() else bounds.ProcessGroup.make(
+            self.limits.processes + (bounds.BWRAP_TASKS if fresh_sandbox else 0))[0]
         if self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
             for p in (self.tmp, copy):
                 os.chown(p, self.isolation.uid, self.isolation.gid)
