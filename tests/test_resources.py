@@ -61,6 +61,13 @@ def _stat(pid: str):
         return None
 
 
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _pss(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
@@ -331,3 +338,21 @@ def test_a_plain_process_says_what_is_not_bounded(tmp_path):
     limits = report["limits"]
     assert limits["processes"].startswith("not enforced (") and limits["disk"].startswith("partly"), limits
     assert limits["time"].startswith("enforced"), limits
+
+
+@pytest.mark.slow
+def test_a_daemon_that_leaves_the_session_dies_with_the_cgroup_at_the_process_level(tmp_path):
+    """tests/hostile/daemon_escapes_group.py at --isolation=process: its daemon is in a new
+    session, out of reach of the process-group kill; the worker's pids cgroup kills it."""
+    if bounds.process_bound():
+        pytest.skip(f"no pids cgroup here: {bounds.process_bound()}")
+    marker = "hostile-daemon-escapes-group"
+    run = verify(ROOT / "tests" / "hostile" / "daemon_escapes_group.py", tmp_path / "report.json",
+                 "--isolation=process", timeout=300)
+    assert run.report is not None and run.report["isolation"] == "process", run.output[-3000:]
+    assert run.report["limits"]["processes"].startswith("enforced"), run.report["limits"]
+    time.sleep(1)
+    left = [pid for pid in filter(str.isdigit, os.listdir("/proc")) if marker in _cmdline(pid)]
+    for pid in left:  # this test's own leftovers, so that they do not outlive it either
+        os.kill(int(pid), 9)
+    assert not left, f"the daemon outlived the grading: {left}"
