@@ -24,6 +24,7 @@ from harness import limits as bounds, sandbox
 from harness.api import NAMES
 from harness.e2e import OFF_ENV
 from tests.harness_run import ROOT, assert_report_shape, verify
+from tests.test_isolation import NO_BWRAP, _grade, needs_root  # as a Docker grader (its Python opened to others)
 
 ATTACKS = ROOT / "tests" / "resource_attacks"
 CLASSMATE = ROOT / "tests" / "zoo" / "right" / "autograd_builtin_losses.py"
@@ -309,15 +310,11 @@ def test_attacks_in_a_batch_beside_a_classmate(baseline_memory, tmp_path):
 
 # ---------------------------------------------------------------- the other levels
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the fallbacks are root's")
-
-
 @pytest.mark.slow
 @needs_root
 def test_the_fork_bomb_as_the_unprivileged_user(tmp_path):
     """Root without namespaces (no bwrap): the worker drops to uid 65534, and the pids
     cgroup bounds it all the same; the report says the disk is bounded per file only."""
-    from tests.test_isolation import NO_BWRAP, _grade  # as a Docker grader (its Python opened to others)
     path = ATTACKS / "fork_bomb_in_call.py"
     code, report, output = _grade(tmp_path, path, env=NO_BWRAP)
     assert report is not None and report["isolation"] == "unprivileged-user", output[-3000:]
@@ -332,7 +329,6 @@ def test_the_fork_bomb_as_the_unprivileged_user(tmp_path):
 def test_a_plain_process_says_what_is_not_bounded(tmp_path):
     """Not root, no namespaces: a plain process; no pids cgroup can be made, and the report
     says so (a correct file still passes)."""
-    from tests.test_isolation import NO_BWRAP, _grade
     code, report, output = _grade(tmp_path, CLASSMATE, user=True, env=NO_BWRAP)
     assert code == 0 and report["isolation"] == "process", output[-3000:]
     limits = report["limits"]
