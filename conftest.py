@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from harness import batch, repro, sandbox
+from harness import batch, limits as bounds, repro, sandbox
 from harness.report import Outcomes, failure_lines, summary_lines, write_atomically
 from harness.subject import HarnessInputError, open_subject
 
@@ -44,6 +44,15 @@ def pytest_addoption(parser):
     group.addoption("--function-budget", type=float, default=DEFAULT_FUNCTION_BUDGET, metavar="S",
                     help="seconds of worker time all calls of one function may take; past it, "
                          "or when a call runs out of memory, its later calls fail at once (default 15; test_one_param_set gets 600 with --e2e)")
+    group.addoption("--disk-limit", type=int, default=bounds.DEFAULT_DISK_MIB, metavar="MiB",
+                    help="MiB the submission may write in all: its folder, /tmp, /dev/shm (default 64; "
+                         "enforced in full at the sandbox level, per file elsewhere)")
+    group.addoption("--process-limit", type=int, default=bounds.DEFAULT_PROCESSES, metavar="N",
+                    help="processes (and threads) the submission may have alive at once (default 32; "
+                         "where a pids cgroup can be made)")
+    group.addoption("--submission-budget", type=float, default=bounds.DEFAULT_SUBMISSION_S, metavar="S",
+                    help="seconds of wall time the whole submission may take, sleeping included; "
+                         "what is left ungraded then is an error (default 300)")
     group.addoption("--isolation", default="auto", choices=sandbox.CHOICES,
                     help="how to confine the submission's worker: auto (the best this machine "
                          "offers: sandbox, then unprivileged-user, then process), require (as auto, "
@@ -153,15 +162,27 @@ def pytest_sessionstart(session):
             outcomes.isolation = isolation.level
             limits = dict(call_timeout=config.getoption("call_timeout"),
                           total_timeout=config.getoption("total_timeout"), isolation=isolation,
-                          function_budget=config.getoption("function_budget"))
+                          function_budget=config.getoption("function_budget"),
+                          limits=resource_limits(config))
         if e2e_enabled(config):
             config.harness_e2e_data = _e2e_data(config, limits)
+        outcomes.limits = bounds.describe(limits.get("limits", resource_limits(config)), outcomes.isolation,
+                                          limits.get("memory_mb", bounds.DEFAULT_MEMORY_MB) if limits else None)
         config.harness_subject = open_subject(impl, in_process=in_process, **limits)
         repro.set_target(config.harness_subject.path)
     except (HarnessInputError, sandbox.IsolationError) as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
         _write_report(config)
+
+
+def resource_limits(config) -> bounds.Limits:
+    """--disk-limit, --process-limit, --submission-budget (SPEC.md, Resources)."""
+    found = bounds.Limits(config.getoption("disk_limit"), config.getoption("process_limit"),
+                          config.getoption("submission_budget"))
+    if found.disk_mib < 1 or found.processes < 1 or found.submission_s <= 0:
+        raise pytest.UsageError("--disk-limit, --process-limit and --submission-budget must be positive")
+    return found
 
 
 def _e2e_data(config, limits):
@@ -183,6 +204,8 @@ def _e2e_data(config, limits):
         limits["total_timeout"] = max(limits["total_timeout"], CIFAR_TOTAL_TIMEOUT)
         limits["budgets"]["test_one_param_set"] = max(limits["budgets"]["test_one_param_set"],
                                                       CIFAR_TOTAL_TIMEOUT)
+        if limits["limits"].submission_s == bounds.DEFAULT_SUBMISSION_S:  # CIFAR takes longer
+            limits["limits"] = limits["limits"]._replace(submission_s=CIFAR_TOTAL_TIMEOUT)
         limits["memory_mb"] = CIFAR_MEMORY_MB
     return data
 

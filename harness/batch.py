@@ -216,6 +216,13 @@ def child_command(file: Path, report: Path, strict: bool = False,
     return cmd + list(extra)
 
 
+def limit_args(config) -> List[str]:
+    """The resource limits of the batch's command line, for each grading run (SPEC.md, Resources)."""
+    return [f"--disk-limit={config.getoption('disk_limit')}",
+            f"--process-limit={config.getoption('process_limit')}",
+            f"--submission-budget={config.getoption('submission_budget'):g}"]
+
+
 def child_env() -> dict:
     """The environment of every grading run (and of the fork server they come from)."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -332,9 +339,11 @@ class Grader:
 
     def __init__(self, report_dir: Path, strict: bool = False, profile: Optional[str] = None,
                  timeout: float = DEFAULT_TIMEOUT_S, in_process: bool = False, isolation: str = "auto",
-                 e2e: Sequence[str] = (), extra: Sequence[str] = (), extra_env: Optional[dict] = None):
+                 e2e: Sequence[str] = (), options: Sequence[str] = (), extra_env: Optional[dict] = None):
         self.report_dir = Path(report_dir)
-        self.extra = list(extra)          # more single-file options for every run (the harness's tests)
+        # more single-file options for every run: the batch's limits (--disk-limit, --process-limit,
+        # --submission-budget, as given), a test's timeouts
+        self.options = list(options)
         self.extra_env = dict(extra_env or {})
         self.isolation = isolation
         self.e2e = list(e2e)  # the end-to-end check's arguments (harness/e2e.py, batch_args)
@@ -473,9 +482,11 @@ class Grader:
             report_path = Path(tmp) / "report.json"
             plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
             cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
-                                self.isolation, self.e2e + plot + self.extra)
+                                self.isolation, self.e2e + plot + self.options)
             env = self.env()
-            with open(log, "w") as out:
+            # Its log is the grader's alone (0600): a classmate's worker never reads its output.
+            with open(log, "w", opener=lambda path, flags: os.open(path, flags, 0o600)) as out:
+                os.chmod(log, 0o600)
                 out.write("$ " + " ".join(cmd) + "\n")
                 out.flush()
                 returncode, cpu = self._run(cmd, env, out)
@@ -828,7 +839,7 @@ class BatchSession:
         if self.shard is not None and not self.submissions:
             self._line(f"note: no submission of this class falls in shard {self.shard}")
         grader = Grader(self.report_dir, self.strict, self.profile, self.timeout, self.in_process,
-                        self.isolation, self.e2e)
+                        self.isolation, self.e2e, limit_args(self.config))
         rewrite = (lambda text: tr.rewrite(text, erase=True)) if self._on_terminal() else None
         progress = Progress(len(self.submissions), self.jobs, self._line, rewrite)
         start = time.monotonic()

@@ -27,6 +27,7 @@ class Outcomes:
         self.module_path = module_path
         self.policy = policy
         self.isolation = isolation  # how the submission was confined (harness/sandbox.py)
+        self.limits: Dict[str, object] = {}  # what it may use, and how that is enforced (harness/limits.py)
         self.status: Dict[str, str] = {n: "pass" for n in NAMES}
         self.messages: Dict[str, List[str]] = {n: [] for n in NAMES}
         self.judged: Dict[str, int] = {n: 0 for n in NAMES}
@@ -65,6 +66,10 @@ class Outcomes:
             self.add_message(name, f"note: {note}")
         if passed:
             return
+        if isinstance(exc, BaseExceptionGroup):  # Hypothesis's FlakyFailure: a call refused on replay
+            refused = exc.subgroup(lambda e: isinstance(e, SubmissionError))  # (e.g. the time budget ran out)
+            if refused is not None:
+                exc = _first_leaf(refused)
         text = str(exc) if exc is not None else "failed"
         mistake = getattr(exc, "mistake", None)
         if isinstance(exc, MissingName):
@@ -148,8 +153,15 @@ class Outcomes:
             module=self.module_path,
             policy=self.policy,
             isolation=self.isolation,
+            limits=self.limits,
             functions=OrderedDict((n, self.entry(n)) for n in NAMES),
         )
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    while isinstance(group, BaseExceptionGroup):
+        group = group.exceptions[0]
+    return group
 
 
 def write_atomically(path: str, data: dict) -> None:

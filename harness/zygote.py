@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from harness import sandbox
+from harness import limits, sandbox
 
 ENV = "HARNESS_WORKER_ZYGOTE"
 _HERE = Path(__file__).resolve().parent
@@ -69,8 +69,11 @@ class Zygote:
 
     def __init__(self, isolation: sandbox.Isolation, env: dict, start_timeout: float = 120.0):
         self.level = isolation.level
-        # the workers' folders
-        self.folder = os.path.realpath(tempfile.mkdtemp(prefix="lc-zygote-", dir=sandbox.workers_tempdir()))
+        # The workers' folders: in a sandbox under /tmp, where each worker's own /tmp is
+        # mounted; elsewhere where the unprivileged user can pass through to its own.
+        self.folder = os.path.realpath(tempfile.mkdtemp(
+            prefix="lc-zygote-", dir="/tmp" if self.level == "sandbox" and os.path.isdir("/tmp")
+            else sandbox.workers_tempdir()))
         self.control_dir = tempfile.mkdtemp(prefix="lc-zygote-control-")  # never bound into a sandbox
         self.control = os.path.join(self.control_dir, "socket")
         os.chmod(self.folder, 0o711)  # an unprivileged worker passes through to its own folder
@@ -79,9 +82,9 @@ class Zygote:
         listener.listen(64)
         command = [sandbox.python(), "-I", "-c", source(), str(listener.fileno()), self.level,
                    str(isolation.uid), str(isolation.gid)]
-        if self.level == "sandbox":
+        if self.level == "sandbox":  # the batch's folder, read-only: each worker copies its file
             command = sandbox.bwrap_command(isolation.bwrap, self.folder, isolation.uid,
-                                            isolation.gid) + command
+                                            isolation.gid, ro_binds=[self.folder]) + command
         try:
             self.proc = subprocess.Popen(command, cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -206,19 +209,20 @@ class ZygoteWorker:
 
 
 def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Optional[int],
-          timeout: float = 30.0):
+          disk_bytes: int = limits.Limits().disk_bytes, group=None, timeout: float = 30.0):
     """A worker for the submission copied to `copy` in `folder`, on three fresh pipes:
-    (the worker, the requests' write end, the replies' read end)."""
+    (the worker, the requests' write end, the replies' read end). `group` (a
+    limits.ProcessGroup): the worker is put in it before it runs the submission."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     out_r, out_w = os.pipe()
-    theirs, ours = [req_r, rep_w, out_w], [req_w, rep_r, out_r]
+    theirs, ours, fds = [req_r, rep_w, out_w], [req_w, rep_r, out_r], []
     try:
         sock.connect(address.socket)
         request = {"op": "spawn", "folder": folder, "copy": copy, "env": env,
-                   "memory_bytes": memory_bytes}
+                   "memory_bytes": memory_bytes, "disk_bytes": disk_bytes, "hold": group is not None}
         socket.send_fds(sock, [(json.dumps(request) + "\n").encode()], theirs)
         _close(theirs)
         theirs = []
@@ -226,14 +230,31 @@ def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Opt
         answer, fds = _read_line(sock, time.monotonic() + timeout, want_fds=1, pending=pending)
         if type(answer.get("pid")) is not int:
             _close(fds)
+            fds = []
             raise ZygoteError(str(answer.get("error", answer))[:300])
-    except (OSError, ZygoteError) as exc:
-        _close(theirs + ours)
+        if group is not None:  # the worker waits for one byte: first into its pids cgroup
+            if not fds:
+                raise ZygoteError("no pidfd: the worker cannot be put in its pids cgroup")
+            group.add(_host_pid(fds[0]))
+            os.write(req_w, b"g")
+    except (OSError, ZygoteError, ValueError) as exc:
+        _close(theirs + ours + fds[:1])
         sock.close()
         raise ZygoteError(str(exc)) from None
     sock.settimeout(None)
     worker = ZygoteWorker(sock, answer["pid"], fds[0] if fds else None, os.fdopen(out_r, "rb"), pending)
     return worker, req_w, rep_r
+
+
+def _host_pid(pidfd: int) -> int:
+    """The pid, in this PID namespace, of the process a pidfd refers to."""
+    with open(f"/proc/self/fdinfo/{pidfd}") as f:
+        for line in f:
+            if line.startswith("Pid:"):
+                pid = int(line.split()[1])
+                if pid > 0:
+                    return pid
+    raise ZygoteError("the worker's pid cannot be read from its pidfd")
 
 
 def _close(fds) -> None:

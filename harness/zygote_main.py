@@ -9,12 +9,15 @@ never loads a submission, never runs a torch op (a fork keeps no thread pool) an
 nothing of the harness: only the paths and pipes each grading run hands it.
 
 Each request on the listening socket (one connection per worker) carries the worker's
-folder, its copy of the submission, its environment and memory cap, and three pipe
+folder, its copy of the submission, its environment, memory cap and disk limit, whether
+to wait for one byte on its request pipe before loading the submission ("hold": the
+harness first moves it into its pids cgroup, harness/limits.py), and three pipe
 ends (SCM_RIGHTS): requests, replies, output. The zygote forks; the child confines
 itself, then runs the worker's `main` on those pipes. What confines each child, on top
 of the batch's isolation level:
 - "sandbox": new user, mount, PID, network, IPC and UTS namespaces. Of the batch's
-  folder it sees its own folder only; /tmp and /dev/shm are its own tmpfs; it is PID 1
+  folder it sees its own folder only: its folder, /tmp and /dev/shm are one tmpfs of its
+  own, of the disk limit (the copy of the submission is copied in); it is PID 1
   of its namespace, so killing it kills every process it started, daemons included; it
   keeps no capability. The batch's /proc stays mounted (a new one cannot be mounted
   under bwrap's), so the siblings' PIDs are visible: every child and the zygote are
@@ -22,7 +25,8 @@ of the batch's isolation level:
   reach (ptrace rules), and a sibling's PID names nothing in another PID namespace.
 - "unprivileged-user": the unprivileged uid/gid and no_new_privs, as a fresh worker.
 - "process": a session of its own, as a fresh worker.
-Every child: the memory cap (RLIMIT_AS), no core files, non-dumpable, no file
+Every child: the memory cap (RLIMIT_AS), each file at most the disk limit (RLIMIT_FSIZE),
+no core files, non-dumpable, no file
 descriptor but its three pipes, its own environment, Python's and numpy's global RNGs reseeded.
 
 Answers to the grading run (JSON lines): {"pid": N} with a pidfd of the worker (the
@@ -48,6 +52,7 @@ MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _SETUP_TIMEOUT_S = 30.0
+_SHM = "/tmp/.shm"  # harness/sandbox.py: the sandbox's /dev/shm is a symlink to it
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _fds_moved = False  # in a child: its pipes are on their final numbers
@@ -94,9 +99,13 @@ def _drop_capabilities():
         raise OSError(f"capabilities remain after capset: {held}")
 
 
-def _own_namespaces(folder):
-    """In the first child: namespaces of its own, and of the batch's folder only `folder`
-    (at the same path, so the harness's paths hold)."""
+def _own_namespaces(folder, copy, disk_bytes):
+    """In the first child: namespaces of its own, and for all it may write ONE tmpfs of
+    `disk_bytes` on /tmp, holding its folder (at the same path, so the harness's paths hold,
+    with the submission's `copy` copied in) and /tmp/.shm (the sandbox's /dev/shm links
+    there). Of the batch's folder it sees nothing else: that folder lies under /tmp."""
+    with open(copy, "rb") as f:  # before the batch's /tmp is out of sight
+        source = f.read()
     uid, gid = os.getuid(), os.getgid()
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
                          | CLONE_NEWUTS), "unshare")
@@ -105,21 +114,21 @@ def _own_namespaces(folder):
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     batch = os.path.dirname(folder)
-    # In the new mount namespace (so they can be bound): its own folder, and what the
-    # batch's sandbox bound read-only under /tmp (a Python installed there, as CI's venv).
-    own = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    if not batch.startswith("/tmp/"):
+        raise OSError(f"a sandboxed batch's folder lies under /tmp, not at {batch}")
+    # In the new mount namespace (so they can be bound): what the batch's sandbox bound
+    # read-only under /tmp (a Python installed there, as CI's venv).
     kept = {}
     for point in _mount_points_under("/tmp"):
         if point != batch and not point.startswith(batch + "/") and \
                 not any(point.startswith(k + "/") for k in kept):
             kept[point] = os.open(point, os.O_PATH)
-    private = MS_NOSUID | MS_NODEV
-    _mount("tmpfs", "/tmp", "tmpfs", private, "mode=1777")
-    if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", private, "mode=1777")
-    if os.path.isdir(batch):  # a batch folder outside /tmp: hidden the same way
-        _mount("tmpfs", batch, "tmpfs", private, "mode=0711")
-    for point, fd in sorted(kept.items()) + [(folder, own)]:
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={int(disk_bytes)}")
+    os.mkdir(_SHM)
+    os.makedirs(folder)
+    with open(copy, "wb") as f:
+        f.write(source)
+    for point, fd in sorted(kept.items()):
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             os.makedirs(point, exist_ok=True)
         else:
@@ -156,6 +165,8 @@ def _become_worker(request, fds, level, uid, gid, report):
     if cap:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    disk = int(request["disk_bytes"])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
     os.chdir(request["folder"])
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in request["env"].items()})
@@ -171,6 +182,8 @@ def _become_worker(request, fds, level, uid, gid, report):
         os.dup2(fd, to)
     os.write(report, b'{"setup": "ok"}\n')
     os.closerange(5, max(os.sysconf("SC_OPEN_MAX"), max(high) + 1))
+    if request.get("hold") and os.read(3, 1) != b"g":  # the harness puts it in its pids cgroup first
+        os._exit(1)
     sys.argv = ["-c", "3", "4", request["copy"]]
     main(3, 4, request["copy"])  # noqa: F821 (worker_main.py, pasted before this file)
 
@@ -187,7 +200,7 @@ def _child(request, fds, level, uid, gid, report, inherited):
             os.setsid()
             os.write(report, (json.dumps({"pid": os.getpid()}) + "\n").encode())
         else:
-            _own_namespaces(request["folder"])
+            _own_namespaces(request["folder"], request["copy"], request["disk_bytes"])
             pid = os.fork()  # PID 1 of the new namespace
             if pid:
                 os.write(report, (json.dumps({"pid": pid}) + "\n").encode())

@@ -25,19 +25,25 @@ class Run(NamedTuple):
     seconds: float
 
 
-def verify(impl, report_path, *extra, timeout=600, env=None) -> Run:
+def verify(impl, report_path, *extra, timeout=600, env=None, started=None) -> Run:
+    """Grade `impl` as a user does; `started(pid)` is called with the grading run's pid."""
     cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
            "--hypothesis-profile=ci", "--report", str(report_path)]
     if impl is not None:
         cmd += ["--impl", str(impl)]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     start = time.monotonic()
-    try:
-        proc = subprocess.run(cmd + list(extra), cwd=ROOT, capture_output=True, text=True,
-                              timeout=timeout, env=env)
-        returncode, output = proc.returncode, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:  # one file past its bound must not stop the others
-        returncode, output = -1, f"the harness did not finish within {timeout} s\n{exc.stdout or ''}"
+    with subprocess.Popen(cmd + list(extra), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=env) as proc:
+        if started is not None:
+            started(proc.pid)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+            returncode, output = proc.returncode, stdout + stderr
+        except subprocess.TimeoutExpired:  # one file past its bound must not stop the others
+            proc.kill()
+            stdout, _ = proc.communicate()
+            returncode, output = -1, f"the harness did not finish within {timeout} s\n{stdout or ''}"
     report = json.loads(Path(report_path).read_text()) if Path(report_path).exists() else None
     return Run(returncode, report, output, time.monotonic() - start)
 
@@ -74,7 +80,7 @@ def grade_in_batch(paths, out_dir: Path, extra=(), strict=(), env=None, timeout=
             continue
         subs = batch._named(group)
         grader = batch.Grader(out_dir / policy, strict=policy == "strict", timeout=timeout,
-                              extra=list(extra), extra_env=env)
+                              options=list(extra), extra_env=env)
         grader.report_dir.mkdir(exist_ok=True)
         try:
             grader.prepare()
