@@ -217,7 +217,8 @@ def child_command(file: Path, report: Path, strict: bool = False,
 
 
 def limit_args(config) -> List[str]:
-    """The resource limits of the batch's command line, for each grading run (SPEC.md, Resources)."""
+    """The resource limits of the batch's command line, for each grading run
+    (SPEC.md, Resources a submission may use)."""
     return [f"--disk-limit={config.getoption('disk_limit')}",
             f"--process-limit={config.getoption('process_limit')}",
             f"--submission-budget={config.getoption('submission_budget'):g}"]
