@@ -58,6 +58,9 @@ def pytest_addoption(parser):
                          "offers: sandbox, then unprivileged-user, then process), require (as auto, "
                          "but refuse to grade, exit 2, when only a plain process is possible), or "
                          "one level by name (default: auto)")
+    group.addoption("--sandbox-uid", type=int, default=None, metavar="N",
+                    help="at the unprivileged-user level, the worker's uid and gid (batch mode gives "
+                         "each submission its own; default HARNESS_SANDBOX_UID/GID, or 65534)")
     group.addoption("--in-process", action="store_true",
                     help="import the submission into the harness's process (no worker; trusted code only)")
     group.addoption("--report-dir", default=None, metavar="DIR",
@@ -158,7 +161,8 @@ def pytest_sessionstart(session):
                 raise HarnessInputError(f"--isolation={config.getoption('isolation')} cannot be had "
                                         "with --in-process")
         else:
-            isolation = sandbox.choose(config.getoption("isolation"))
+            own = config.getoption("sandbox_uid")
+            isolation = sandbox.choose(config.getoption("isolation"), None if own is None else (own, own))
             outcomes.isolation = isolation.level
             limits = dict(call_timeout=config.getoption("call_timeout"),
                           total_timeout=config.getoption("total_timeout"), isolation=isolation,

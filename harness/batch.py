@@ -28,6 +28,7 @@ import csv
 import glob
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -361,6 +362,7 @@ class Grader:
         self._forks_failed = not _fork_server_wanted()
         self._zygote = None              # the worker zygote (harness/zygote.py), once started
         self._zygote_tried = in_process or not _zygote_wanted()
+        self._graded = itertools.count()  # each grading run's worker: a uid of its own (sandbox.batch_ids)
 
     def kill_all(self) -> None:
         with self._lock:
@@ -396,7 +398,8 @@ class Grader:
             self._zygote_tried = True
             from harness.worker import worker_env
             try:
-                self._zygote = zygote.Zygote(sandbox.choose(self.isolation), worker_env(env))
+                self._zygote = zygote.Zygote(sandbox.choose(self.isolation, sandbox.batch_ids(0)),
+                                             worker_env(env))
             except (OSError, ValueError, sandbox.IsolationError, zygote.ZygoteError):
                 self._zygote = None
         return env if self._zygote is None else dict(env, **{zygote.ENV: self._zygote.address()})
@@ -482,8 +485,9 @@ class Grader:
         with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
             report_path = Path(tmp) / "report.json"
             plot = ["--e2e-plot", str(self.report_dir / f"{sub.name}.e2e.png")] if self.e2e else []
+            own = [f"--sandbox-uid={sandbox.batch_ids(next(self._graded))[0]}"]
             cmd = child_command(sub.path, report_path, self.strict, self.profile, self.in_process,
-                                self.isolation, self.e2e + plot + self.options)
+                                self.isolation, self.e2e + plot + self.options + own)
             env = self.env()
             # Its log is the grader's alone (0600): a classmate's worker never reads its output.
             with open(log, "w", opener=lambda path, flags: os.open(path, flags, 0o600)) as out:
@@ -787,7 +791,7 @@ class BatchSession:
         self.isolation_level = "in-process"
         if not self.in_process:
             try:  # refuse once, for the whole class, rather than once per submission
-                self.isolation_level = sandbox.choose(self.isolation).level
+                self.isolation_level = sandbox.choose(self.isolation, sandbox.batch_ids(0)).level
             except sandbox.IsolationError as exc:
                 self.error = f"harness: cannot verify: {exc}"
         if not self.everyone:

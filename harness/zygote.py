@@ -209,10 +209,12 @@ class ZygoteWorker:
 
 
 def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Optional[int],
-          disk_bytes: int = limits.Limits().disk_bytes, group=None, timeout: float = 30.0):
+          disk_bytes: int = limits.Limits().disk_bytes, group=None, timeout: float = 30.0,
+          ids=(sandbox.NOBODY, sandbox.NOBODY)):
     """A worker for the submission copied to `copy` in `folder`, on three fresh pipes:
     (the worker, the requests' write end, the replies' read end). `group` (a
-    limits.ProcessGroup): the worker is put in it before it runs the submission."""
+    limits.ProcessGroup): the worker is put in it before it runs the submission. `ids`:
+    its uid and gid at the "unprivileged-user" level (its own in a batch: sandbox.batch_ids)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     req_r, req_w = os.pipe()
@@ -222,7 +224,8 @@ def spawn(address: Address, folder: str, copy: str, env: dict, memory_bytes: Opt
     try:
         sock.connect(address.socket)
         request = {"op": "spawn", "folder": folder, "copy": copy, "env": env,
-                   "memory_bytes": memory_bytes, "disk_bytes": disk_bytes, "hold": group is not None}
+                   "memory_bytes": memory_bytes, "disk_bytes": disk_bytes, "hold": group is not None,
+                   "uid": ids[0], "gid": ids[1]}
         socket.send_fds(sock, [(json.dumps(request) + "\n").encode()], theirs)
         _close(theirs)
         theirs = []

@@ -23,7 +23,8 @@ of the batch's isolation level:
   under bwrap's), so the siblings' PIDs are visible: every child and the zygote are
   non-dumpable, which keeps their memory, environment and files out of the others'
   reach (ptrace rules), and a sibling's PID names nothing in another PID namespace.
-- "unprivileged-user": the unprivileged uid/gid and no_new_privs, as a fresh worker.
+- "unprivileged-user": the uid/gid the request names (in a batch, the submission's own;
+  never 0) and no_new_privs, umask 077, as a fresh worker.
 - "process": a session of its own, as a fresh worker.
 Every child: the memory cap (RLIMIT_AS), each file at most the disk limit (RLIMIT_FSIZE),
 no core files, non-dumpable, no file
@@ -152,6 +153,10 @@ def _mount_points_under(top):
 def _become_worker(request, fds, level, uid, gid, report):
     """In the process that will run the submission: confine it, then the worker's main."""
     if level == "unprivileged-user":
+        uid, gid = request.get("uid", uid), request.get("gid", gid)
+        if not all(type(i) is int and 0 < i < 2**32 - 1 for i in (uid, gid)):
+            raise ValueError(f"not an unprivileged uid/gid: {uid}/{gid}")
+        os.umask(0o077)
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)

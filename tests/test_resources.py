@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ from harness import limits as bounds, sandbox
 from harness.api import NAMES
 from harness.e2e import OFF_ENV
 from tests.harness_run import ROOT, assert_report_shape, tiered, verify
-from tests.test_isolation import NO_BWRAP, _grade, needs_root  # as a Docker grader (its Python opened to others)
+from tests.test_isolation import NO_BWRAP, _as_a_docker_grader, _grade, needs_root  # as a Docker grader (its Python opened to others)
+from tests.test_zygote import LEAVES, LOOK
 
 ATTACKS = ROOT / "tests" / "resource_attacks"
 CLASSMATE = ROOT / "tests" / "zoo" / "right" / "autograd_builtin_losses.py"
@@ -354,3 +356,59 @@ def test_a_daemon_that_leaves_the_session_dies_with_the_cgroup_at_the_process_le
     for pid in left:  # this test's own leftovers, so that they do not outlive it either
         os.kill(int(pid), 9)
     assert not left, f"the daemon outlived the grading: {left}"
+
+
+# A correct file that leaves a file in /tmp at import (test_zygote.LEAVES) and whose
+# svm_get_search_params answers wrong (an empty grid) unless it finds a classmate's file
+# and reaches neither it nor the classmate's worker (test_zygote.LOOK).
+PEEKS = LEAVES + LOOK + r'''
+import time as _time
+_right_search_params = svm_get_search_params
+
+
+def svm_get_search_params():
+    deadline = _time.monotonic() + 10  # a classmate graded alongside leaves its file soon
+    got = _look_at_classmates()
+    while not got and _time.monotonic() < deadline:
+        _time.sleep(0.2)
+        got = _look_at_classmates()
+    if not got or "reached" in got.values():
+        print("PEEK got:", got)
+        return [], []
+    return _right_search_params()
+'''
+
+
+@needs_root
+@pytest.mark.parametrize("workers", ["forked", "fresh"])
+def test_a_batch_as_the_unprivileged_user_keeps_classmates_apart(workers, tmp_path):
+    """Root without namespaces (no bwrap), a batch of two, graded together: each
+    submission's worker runs as a user of its own (sandbox.batch_ids), forked from the zygote
+    or started fresh, so neither reads the file the other leaves in /tmp (0600, its
+    owner's) nor signals the other's worker nor reads its /proc entries: both pass."""
+    marker = f"lc-peek-{os.getpid()}-{time.monotonic_ns()}"
+    out = Path(tempfile.mkdtemp(prefix="lc-resources-", dir=sandbox.workers_tempdir()))
+    subs, reports = out / "subs", out / "reports"
+    subs.mkdir()
+    for name in ("first.py", "second.py"):
+        (subs / name).write_text(CLASSMATE.read_text() + PEEKS.replace("MARKER", marker))
+    cmd = _as_a_docker_grader([sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider",
+                               "--impl", str(subs), "--report-dir", str(reports), "--jobs", "2"])
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **NO_BWRAP,
+               **{OFF_ENV: "0", "HARNESS_WORKER_ZYGOTE": "1" if workers == "forked" else "0"})
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+        left = sorted(Path("/tmp").glob(marker + "-*"))
+        for name in ("first", "second"):
+            report = json.loads((reports / f"{name}.json").read_text())
+            assert report["isolation"] == "unprivileged-user", proc.stdout[-3000:]
+            assert report["verdict"] == "pass", (name, report["functions"]["svm_get_search_params"],
+                                                 (reports / f"{name}.log").read_text()[-2000:])
+        owners = {p.stat().st_uid for p in left}
+        assert len(left) == 2 and len(owners) == 2 and sandbox.NOBODY not in owners, left
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in left)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    finally:
+        for p in Path("/tmp").glob(marker + "-*"):
+            p.unlink()
+        shutil.rmtree(out, ignore_errors=True)

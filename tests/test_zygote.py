@@ -231,3 +231,67 @@ def test_a_forked_worker_drops_to_the_unprivileged_user(batch_zygote, tmp_path):
         assert seen_by(worker) == {"ids": [sandbox.NOBODY, sandbox.NOBODY], "nnp": "1"}
     finally:
         worker.close()
+
+
+# Leaves a file in /tmp at import; its name carries the marker and the worker's PID.
+LEAVES = r'''
+import os
+open(f"/tmp/MARKER-{os.getpid()}", "w").write("mine")
+os.write(1, ("SEEN " + __import__("json").dumps({"ids": [os.getuid(), os.getgid()]}) + "\n").encode())
+'''
+
+# What of a classmate's worker (which ran LEAVES) a worker reaches: {what: "reached" or
+# the error}, for each file another worker left (test_resources grades it in a batch).
+LOOK = r'''
+def _look_at_classmates():
+    import os
+    got = {}
+    for name in os.listdir("/tmp"):
+        if name.startswith("MARKER-") and name != f"MARKER-{os.getpid()}":
+            pid = int(name.rsplit("-", 1)[1])
+            for what, look in (("file", lambda: open("/tmp/" + name).read()),
+                               ("signal", lambda: os.kill(pid, 0)),
+                               ("environ", lambda: open(f"/proc/{pid}/environ", "rb").read(1)),
+                               ("cwd", lambda: os.readlink(f"/proc/{pid}/cwd"))):
+                try:
+                    look()
+                    got[what] = "reached"
+                except OSError as exc:
+                    got[what] = type(exc).__name__
+    return got
+'''
+
+LOOKS = LOOK + r'''
+import json, os
+seen = {"ids": [os.getuid(), os.getgid()], "got": _look_at_classmates()}
+os.write(1, ("SEEN " + json.dumps(seen) + "\n").encode())
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can drop to another user")
+def test_a_batch_gives_each_forked_worker_a_user_of_its_own(batch_zygote, tmp_path):
+    """At the "unprivileged-user" level two workers of one batch, alive together, run as
+    two users (sandbox.batch_ids): the file one leaves in /tmp is its own (0600) and the
+    other can neither read it nor signal the first worker nor read its /proc entries."""
+    first, second = (sandbox.Isolation("unprivileged-user", "", None, *sandbox.batch_ids(i)) for i in (0, 1))
+    batch_zygote(first)
+    marker = f"lc-uid-test-{os.getpid()}-{time.monotonic_ns()}"
+    leaves, looks = tmp_path / "leaves.py", tmp_path / "looks.py"
+    leaves.write_text(LEAVES.replace("MARKER", marker))
+    looks.write_text(LOOKS.replace("MARKER", marker))
+    workers = []
+    try:
+        workers.append(WorkerSubject(str(leaves), isolation=first))
+        workers.append(WorkerSubject(str(looks), isolation=second))
+        assert all(isinstance(w.proc, zygote.ZygoteWorker) for w in workers)
+        left, looked = seen_by(workers[0]), seen_by(workers[1])
+        assert left["ids"] == list(sandbox.batch_ids(0)) and looked["ids"] == list(sandbox.batch_ids(1))
+        (path,) = Path("/tmp").glob(marker + "-*")
+        assert path.stat().st_mode & 0o777 == 0o600 and path.stat().st_uid == sandbox.batch_ids(0)[0]
+        assert looked["got"] == {"file": "PermissionError", "signal": "PermissionError",
+                                 "environ": "PermissionError", "cwd": "PermissionError"}, looked
+    finally:
+        for worker in workers:
+            worker.close()
+        for path in Path("/tmp").glob(marker + "-*"):
+            path.unlink()
