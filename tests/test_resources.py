@@ -380,7 +380,7 @@ def svm_get_search_params():
 
 
 @needs_root
-@pytest.mark.parametrize("workers", ["forked", "fresh"])
+@pytest.mark.parametrize("workers", tiered([("forked",), ("fresh",)], ["forked", "fresh"], {"forked"}))
 def test_a_batch_as_the_unprivileged_user_keeps_classmates_apart(workers, tmp_path):
     """Root without namespaces (no bwrap), a batch of two, graded together: each
     submission's worker runs as a user of its own (sandbox.batch_ids), forked from the zygote
