@@ -162,24 +162,18 @@ class WorkerSubject(Subject):
         batch_zygote = zygote.address_for(self.isolation.level) if self.use_zygote else None
         self.tmp = tempfile.mkdtemp(prefix="lc-worker-",
                                     dir=batch_zygote.folder if batch_zygote else sandbox.workers_tempdir())
-        # The worker's own folder as it sees it: a fresh sandbox makes it in its /tmp (one
-        # bounded tmpfs), a forked one at the same path; elsewhere it is this folder itself.
-        fresh_sandbox = self.isolation.level == "sandbox" and batch_zygote is None
-        self.folder = sandbox.inside_folder(self.tmp) if fresh_sandbox else self.tmp
         # The worker sees a copy in its own folder: no path into this repository (a file
         # under tests/ could otherwise walk up from __file__ to the answer key).
         copy = os.path.join(self.tmp, "linear_classifier.py")
         shutil.copyfile(self.path, copy)
-        env = worker_env(os.environ, self.folder)
         cuda = os.environ.get("CUDA_VISIBLE_DEVICES") != "" and _cuda_available()
         self.refused = 0
-        self.group = None if bounds.process_bound() else bounds.ProcessGroup.make(
-            self.limits.processes + (bounds.BWRAP_TASKS if fresh_sandbox else 0))[0]
         if self.isolation.level == "unprivileged-user":  # its folder, and nothing else of ours
             for p in (self.tmp, copy):
                 os.chown(p, self.isolation.uid, self.isolation.gid)
         self.proc = None
         if batch_zygote is not None:
+            env = self._lay_out(fresh_sandbox=False)
             try:
                 self.proc, self.requests, self.replies = zygote.spawn(
                     batch_zygote, self.tmp, copy, env, self._address_space(not cuda),
@@ -188,6 +182,7 @@ class WorkerSubject(Subject):
             except zygote.ZygoteError:
                 self.use_zygote = False  # this run's later workers start fresh too
         if self.proc is None:
+            env = self._lay_out(fresh_sandbox=self.isolation.level == "sandbox")
             self._popen(copy, env, cuda)
         os.set_blocking(self.requests.fileno(), False)
         self.drain = _Drain(self.proc.stdout)
@@ -203,6 +198,18 @@ class WorkerSubject(Subject):
         for name, value in self.replaced.items():
             self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
                                                       "value": self._encode(value)})
+
+    def _lay_out(self, fresh_sandbox: bool) -> dict:
+        """The worker's folder as it will see it, its pids cgroup, and its environment: a
+        fresh sandbox makes its folder in its own /tmp (one bounded tmpfs) and runs bwrap's
+        processes in the cgroup too; a forked worker, or one at another level, has this
+        folder itself. Called again when a zygote fails and a fresh worker is started."""
+        self.folder = sandbox.inside_folder(self.tmp) if fresh_sandbox else self.tmp
+        if self.group is not None:
+            self.group.remove()
+        self.group = None if bounds.process_bound() else bounds.ProcessGroup.make(
+            self.limits.processes + (bounds.BWRAP_TASKS if fresh_sandbox else 0))[0]
+        return worker_env(os.environ, self.folder)
 
     def _popen(self, copy: str, env: dict, cuda: bool):
         """A fresh worker: a new Python (in a new sandbox) that imports torch itself."""

@@ -194,8 +194,10 @@ def assert_nothing_left(peaks: Peaks, private: Path):
     assert not peaks.left_behind(), f"processes left behind: {sorted(peaks.left_behind(0))}"
     assert not list(private.iterdir()), f"files left behind: {sorted(private.iterdir())}"
     assert not _cgroups_left(set(peaks.seen)), f"cgroups left behind: {_cgroups_left(set(peaks.seen))}"
-    rows = subprocess.run(["ps", "-eo", "stat=,comm="], capture_output=True, text=True).stdout.splitlines()
-    alive = [r for r in rows if r.split()[-1:] == ["lc-attack-fork"] and not r.startswith("Z")]
+    # Beyond the grading's own tree (left_behind): a child that escaped it, adopted by init.
+    # Not every such child on the machine: another grading beside this one has its own alive.
+    rows = subprocess.run(["ps", "-eo", "stat=,ppid=,comm="], capture_output=True, text=True).stdout.splitlines()
+    alive = [r for r in rows if r.split()[1:] == ["1", "lc-attack-fork"] and not r.startswith("Z")]
     assert not alive, f"a fork bomb's children outlived the grading: {len(alive)}"
 
 
