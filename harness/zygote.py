@@ -23,6 +23,7 @@ from typing import Optional
 from harness import limits, sandbox
 
 ENV = "HARNESS_WORKER_ZYGOTE"
+UNIX_PATH_ROOM = 60  # the longest temp folder for the control socket (an address holds 107 bytes)
 _HERE = Path(__file__).resolve().parent
 
 
@@ -74,24 +75,32 @@ class Zygote:
         self.folder = os.path.realpath(tempfile.mkdtemp(
             prefix="lc-zygote-", dir="/tmp" if self.level == "sandbox" and os.path.isdir("/tmp")
             else sandbox.workers_tempdir()))
-        self.control_dir = tempfile.mkdtemp(prefix="lc-zygote-control-")  # never bound into a sandbox
+        # Never bound into a sandbox; short enough for a socket's address (108 bytes), which
+        # a deep TMPDIR (a test's tmp_path) is not: /tmp then.
+        self.control_dir = tempfile.mkdtemp(prefix="lc-zygote-control-", dir=None if len(
+            tempfile.gettempdir()) <= UNIX_PATH_ROOM else "/tmp")
         self.control = os.path.join(self.control_dir, "socket")
-        os.chmod(self.folder, 0o711)  # an unprivileged worker passes through to its own folder
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(self.control)
-        listener.listen(64)
-        command = [sandbox.python(), "-I", "-c", source(), str(listener.fileno()), self.level,
-                   str(isolation.uid), str(isolation.gid)]
-        if self.level == "sandbox":  # the batch's folder, read-only: each worker copies its file
-            command = sandbox.bwrap_command(isolation.bwrap, self.folder, isolation.uid,
-                                            isolation.gid, ro_binds=[self.folder]) + command
+        self.proc = None
         try:
-            self.proc = subprocess.Popen(command, cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         pass_fds=(listener.fileno(),), start_new_session=True,
-                                         preexec_fn=_die_with_parent)
-        finally:
-            listener.close()
+            os.chmod(self.folder, 0o711)  # an unprivileged worker passes through to its own folder
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                listener.bind(self.control)
+                listener.listen(64)
+                command = [sandbox.python(), "-I", "-c", source(), str(listener.fileno()), self.level,
+                           str(isolation.uid), str(isolation.gid)]
+                if self.level == "sandbox":  # the batch's folder, read-only: each worker copies its file
+                    command = sandbox.bwrap_command(isolation.bwrap, self.folder, isolation.uid,
+                                                    isolation.gid, ro_binds=[self.folder]) + command
+                self.proc = subprocess.Popen(command, cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                             pass_fds=(listener.fileno(),), start_new_session=True,
+                                             preexec_fn=_die_with_parent)
+            finally:
+                listener.close()
+        except BaseException:
+            self.close()  # its folders too: a zygote that could not start leaves nothing
+            raise
         try:
             with self._connect(start_timeout) as sock:
                 sock.sendall(b'{"op": "ping"}\n')
@@ -133,12 +142,13 @@ class Zygote:
         return total
 
     def close(self) -> None:
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap, and with it the whole sandbox
             except OSError:
                 pass
-        self.proc.wait()
+        if self.proc is not None:
+            self.proc.wait()
         shutil.rmtree(self.control_dir, ignore_errors=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 

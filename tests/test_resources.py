@@ -240,10 +240,10 @@ def baseline_memory(tmp_path_factory):
     return peaks.memory
 
 
-NAMES = ["fill_folder_in_call.py", "fill_tmp_and_shm_at_import.py", "fork_bomb_in_call.py",
-         "sleep_in_every_call.py"]
+SINGLE_FILES = ["fill_folder_in_call.py", "fill_tmp_and_shm_at_import.py", "fork_bomb_in_call.py",
+                "sleep_in_every_call.py"]
 # The fast tier: the fork bomb alone; the full tier, every attack.
-SINGLE = tiered([(name,) for name in NAMES], NAMES, {"fork_bomb_in_call.py"})
+SINGLE = tiered([(name,) for name in SINGLE_FILES], SINGLE_FILES, {"fork_bomb_in_call.py"})
 
 
 @needs_sandbox

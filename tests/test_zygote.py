@@ -295,3 +295,27 @@ def test_a_batch_gives_each_forked_worker_a_user_of_its_own(batch_zygote, tmp_pa
             worker.close()
         for path in Path("/tmp").glob(marker + "-*"):
             path.unlink()
+
+
+def test_a_deep_temp_folder_still_gets_a_zygote_and_keeps_nothing(tmp_path, monkeypatch):
+    """A socket's address holds 107 bytes; a deep TMPDIR (a test's tmp_path under a TMPDIR
+    of its own) once made the zygote fail, the batch fall back to fresh workers unsaid, and
+    its folders stay behind."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr("tempfile.tempdir", str(deep))
+    made = zygote.Zygote(sandbox.choose("auto"), worker_env(os.environ))
+    try:
+        assert made.proc.poll() is None
+        monkeypatch.setenv(zygote.ENV, made.address())
+        path = deep / "ok.py"
+        path.write_text("x = 1\n")
+        worker = WorkerSubject(str(path), isolation=sandbox.choose("auto"))
+        try:
+            assert isinstance(worker.proc, zygote.ZygoteWorker)
+        finally:
+            worker.close()
+    finally:
+        made.close()
+    assert not os.path.exists(made.control_dir) and not os.path.exists(made.folder)
+    assert list(deep.iterdir()) == [path]
