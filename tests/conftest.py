@@ -5,3 +5,19 @@ off (HARNESS_E2E=0) for those runs; tests/test_end_to_end.py turns it on explici
 import os
 
 os.environ["HARNESS_E2E"] = "0"
+
+
+# Run with pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run does), each test module goes
+# to one xdist worker whole: its session fixtures (the zoo's and the hostile set's batch
+# gradings) are computed once, not once per worker. The attacks of tests/test_hostile.py
+# and tests/test_resources.py count the processes that a grading leaves behind: they
+# share a worker, so that neither counts the other's.
+SAME_WORKER = {"test_hostile": "attacks", "test_resources": "attacks"}
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else None
+        if module is not None and item.nodeid.startswith("tests/"):
+            item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(module, module)))

@@ -31,7 +31,7 @@ def verify(impl, report_path, *extra, timeout=600, env=None, started=None) -> Ru
            "--hypothesis-profile=ci", "--report", str(report_path)]
     if impl is not None:
         cmd += ["--impl", str(impl)]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
+    env = dict(os.environ, **(env or {}))
     start = time.monotonic()
     with subprocess.Popen(cmd + list(extra), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, env=env) as proc:

@@ -53,7 +53,7 @@ def pytest_cmd(*args):
 
 
 def run_batch(*args, cwd=ROOT, env=None, timeout=900):
-    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    environment = dict(os.environ)
     environment.pop(batch.TIMEOUT_ENV, None)
     environment.update(env or {})
     proc = subprocess.run(pytest_cmd(*args), cwd=cwd, capture_output=True, text=True,

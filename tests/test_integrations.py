@@ -250,7 +250,7 @@ def test_workflow_command_grades_submissions_and_fails_on_a_failing_one(tmp_path
     (subs / "mallory.py").write_text("raise RuntimeError('not started')\n")
     (subs / "trent").mkdir()
     (subs / "trent" / "linear_classifier.py").write_text("import sys\nsys.exit(0)\n")
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ)
     # The matrix: each shard job grades into reports/, uploaded as its own artifact; the
     # merge job downloads them all into shards/<artifact>/ and merges them.
     for k in (1, 2):

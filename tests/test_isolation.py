@@ -75,7 +75,7 @@ def _grade(tmp_path, impl, *extra, user=False, env=None):
                                "--hypothesis-profile=ci", "--impl", str(impl), "--report", str(report)]
                               + list(extra), user=user)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {})))
+                          env=dict(os.environ, **(env or {})))
     data = json.loads(report.read_text()) if report.exists() else None
     shutil.rmtree(out, ignore_errors=True)
     return proc.returncode, data, proc.stdout + proc.stderr

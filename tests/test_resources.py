@@ -288,7 +288,7 @@ def test_attacks_in_a_batch_beside_a_classmate(baseline_memory, tmp_path):
     def grade(started, env):
         start = time.monotonic()
         with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **env)) as proc:
+                              env=dict(os.environ, **env)) as proc:
             started(proc.pid)
             out, _ = proc.communicate(timeout=600)
         return proc.returncode, out, time.monotonic() - start
@@ -396,7 +396,7 @@ def test_a_batch_as_the_unprivileged_user_keeps_classmates_apart(workers, tmp_pa
         (subs / name).write_text(CLASSMATE.read_text() + PEEKS.replace("MARKER", marker))
     cmd = _as_a_docker_grader([sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider",
                                "--impl", str(subs), "--report-dir", str(reports), "--jobs", "2"])
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **NO_BWRAP,
+    env = dict(os.environ, **NO_BWRAP,
                **{OFF_ENV: "0", "HARNESS_WORKER_ZYGOTE": "1" if workers == "forked" else "0"})
     try:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
