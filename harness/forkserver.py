@@ -57,19 +57,29 @@ def _preload(root: str) -> None:
 
 def _run(args, log: str) -> int:
     """In the forked child: the grading run, output to `log`. Returns the exit status."""
+    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    return run_forked(args, out, out)
+
+
+def run_forked(args, out: int, err: int) -> int:
+    """In a child forked from a preloaded server: the single-file command `pytest ARGS` in a
+    session of its own, its stdout and stderr on the fds `out` and `err` (closed here).
+    Returns the exit status."""
     os.setsid()  # its own process group: the batch kills the group at the time limit
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(out)
-    os.close(devnull)
+    os.dup2(err, 2)
+    for fd in {out, err, devnull} - {0, 1, 2}:
+        os.close(fd)
     sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
+    # Hypothesis's modules were imported before pytest started, so pytest cannot rewrite
+    # their asserts and says so; it has no assert of the harness's to rewrite there.
+    args = ["-W", "ignore::pytest.PytestAssertRewriteWarning", *args]
     sys.argv = ["pytest"] + list(args)
     import pytest
     from hypothesis.core import threadlocal
