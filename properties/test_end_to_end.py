@@ -1,5 +1,5 @@
 """End to end: the submission's own grid, through its own test_one_param_set and
-classes, must train on real images (harness/e2e.py, harness/datasets.py).
+classes, must train on real images (harness/grade/e2e.py, harness/grade/datasets.py).
 
 Opt-in (`--e2e`, `--cifar DIR`, or `-m e2e` to run these alone); on by default in
 batch grading and the Gradescope script. These run after every other property
@@ -8,8 +8,8 @@ chain is not blamed twice.
 """
 import pytest
 
-from harness import e2e
-from harness.compare import PropertyFailure
+from harness.grade import e2e
+from harness.errors import PropertyFailure
 from properties.params import api
 
 pytestmark = pytest.mark.e2e
