@@ -4,11 +4,13 @@
     api.py         the table of the API under test, one row per name (a leaf)
     judge/         pure functions of values: tolerance, compare, policy, mistakes(.toml),
                    signatures, static_checks, efficiency, repro
-    confine/       the trust boundary: subject, worker (open_subject), script, zygote,
-                   sandbox, limits, spies; and what runs inside the worker: wire, counting,
-                   worker_main, zygote_main (stdlib, numpy and torch only)
-    grade/         the pytest plugin, report, e2e, datasets, and batch/ (discover, shard,
-                   launch, grader, forkserver, progress, summary, session, merge, __main__)
+    confine/       the trust boundary: subject, worker (open_subject), script (the worker's
+                   source), zygote, sandbox, limits, process, spies; and what runs inside
+                   the worker: wire, counting, worker_main, zygote_main (stdlib, numpy and
+                   torch only)
+    grade/         the pytest plugin, report, atomic (whole-file writes), e2e, datasets, and
+                   batch/ (discover, shard, launch, grader, forkserver, progress, summary,
+                   session, merge, __main__)
     batch.py       `python -m harness.batch merge DIR...` (a shim over grade/batch/)
 
 The import rule (tests/test_layout.py enforces it, function-level imports included):
