@@ -78,7 +78,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def shipped():
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     return load_module(None)
 
 
@@ -88,7 +88,7 @@ def impl_module(request):
     path = request.config.getoption("impl", default=None)
     if not path:
         return None
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     return load_module(path)
 
 

@@ -7,7 +7,7 @@
                                                    # wasteful copy: false alarms and detections
 
 For each case of counters_expected.json (loss, N, dtype, torch threads; D = 3073, C = 10)
-it runs the loss once on the CPU under harness/counting.py and reads three counters:
+it runs the loss once on the CPU under harness/confine/counting.py and reads three counters:
 `flops` (torch.utils.flop_counter.FlopCounterMode: 2*M*N*K per matrix product, the
 in-place and matrix-vector forms added), `ops` (tensor operations dispatched) and
 `peak_bytes` (the most storage the call's operations hold at once beyond its inputs).
@@ -35,8 +35,8 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from harness.counting import counting  # noqa: E402
-from harness.efficiency import COUNTERS, compare  # noqa: E402
+from harness.confine.counting import counting  # noqa: E402
+from harness.judge.efficiency import COUNTERS, compare  # noqa: E402
 
 EXPECTED = HERE / "counters_expected.json"
 
@@ -62,7 +62,7 @@ def case_name(c) -> str:
 
 def run_gate(impl=None, expected=EXPECTED, verbose=True):
     """[(case, got, verdicts)], verdicts {counter: "ok" | "over" | "less"}."""
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     spec = json.loads(Path(expected).read_text())
     tol = spec["tolerance"]
     module = load_module(impl)
@@ -92,7 +92,7 @@ def run_gate(impl=None, expected=EXPECTED, verbose=True):
 
 
 def update(impl=None, expected=EXPECTED):
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     spec = json.loads(Path(expected).read_text())
     module = load_module(impl)
     for case in spec["cases"]:

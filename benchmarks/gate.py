@@ -76,7 +76,7 @@ def measure(module, N, dtype, losses, rounds, budget, device="cpu", with_torch=F
 
 def run_gate(impl=None, thresholds=THRESHOLDS, threads=None, rounds=None, budget=None,
              confirm=True, with_torch=False, only=None, verbose=True):
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     spec = json.loads(Path(thresholds).read_text())
     threads = threads if threads is not None else spec.get("threads", 1)
     rounds = rounds or spec.get("rounds", 15)

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import batch  # noqa: E402
+from harness.grade import batch  # noqa: E402
 
 DEFAULT_FILES = (ROOT / "implementations" / "linear_classifier.py",
                  ROOT / "tests" / "zoo" / "wrong" / "softmax_vec_grad_wrong_sign.py")

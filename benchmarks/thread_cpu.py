@@ -62,7 +62,7 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=15)
     parser.add_argument("--N", type=int, default=20000)
     args = parser.parse_args(argv)
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     if os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
         print("thread_cpu: set OMP_WAIT_POLICY=PASSIVE, or spinning threads count as work", file=sys.stderr)
         return 2

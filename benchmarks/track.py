@@ -98,7 +98,7 @@ def _cpu_model() -> str:
 
 def measure_record(impl=None, threads=None, device="cpu") -> list:
     """One pytest-benchmark `benchmarks` entry per gate case."""
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     from pytest_benchmark.stats import Stats
     spec = json.loads(gate.THRESHOLDS.read_text())
     threads = threads or spec.get("threads", 1)

@@ -1,10 +1,10 @@
 """`python -m harness` (installed: `lc-harness`): the harness's commands by what the user
 does. Each is a short way to a command the README also gives in full:
 
-  check FILE [OPTION...]     the single-file command, warm (harness/warm.py): as
+  check FILE [OPTION...]     the single-file command, warm (harness/grade/warm.py): as
                              `python -m pytest properties --impl FILE [OPTION...]`
   grade FOLDER [OPTION...]   batch mode: `python -m pytest properties --impl FOLDER ...`
-  merge DIR... [--report-dir OUT]   join shards' report folders (harness/batch.py)
+  merge DIR... [--report-dir OUT]   join shards' report folders (harness/grade/batch/)
   stop                       stop this user's warm grading servers
 
 OPTION: any option of the single-file command (--report FILE, --strict, --e2e, ...;
@@ -25,7 +25,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("usage: python -m harness COMMAND ...\n\n" + USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    from harness import warm
+    from harness.grade import warm
     if command == "check":
         fresh = "--fresh" in rest
         rest = [a for a in rest if a != "--fresh"]
@@ -44,8 +44,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = ["properties"] + warm.absolute(["--impl", rest[0], *rest[1:]], os.getcwd())
         return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=warm.ROOT)
     if command == "merge":
-        from harness import batch
-        return batch.main(["merge", *rest])
+        from harness.grade.batch.__main__ import main as batch_main
+        return batch_main(["merge", *rest])
     if command == "stop":
         stopped = warm.stop()
         print(f"stopped {stopped} grading server{'s' if stopped != 1 else ''}")

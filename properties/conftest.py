@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from harness.subject import SubmissionError
+from harness.errors import SubmissionError
 
 # The properties use tiny tensors: on a busy 2-core machine, waking torch's thread
 # pool costs milliseconds per op, which made the suite 4x slower.

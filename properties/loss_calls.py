@@ -2,8 +2,8 @@
 inputs unchanged, the form of (loss, dW), and dW not aliasing W."""
 import torch
 
-from harness.compare import check_loss_form, fail, loss_repro
-from harness.subject import SubmissionError
+from harness.judge.compare import check_loss_form, fail, loss_repro
+from harness.errors import SubmissionError
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -12,10 +12,10 @@ from hypothesis import given
 import pytest
 
 from harness.api import BY_NAME
-from harness.compare import PropertyFailure, type_name, compare_loss, fail
-from harness.repro import class_train_snippet, save_load_snippet, snippet
-from harness.spies import SpyLoss
-from harness.subject import SubmissionError
+from harness.judge.compare import PropertyFailure, type_name, compare_loss, fail
+from harness.judge.repro import class_train_snippet, save_load_snippet, snippet
+from harness.confine.spies import SpyLoss
+from harness.errors import SubmissionError
 from properties.loss_calls import attach_repro, call_loss
 from properties.params import api, secondary
 from properties.strategies import loss_cases

@@ -1,6 +1,6 @@
 """Efficiency of the vectorized losses: a note for the student, never a failure.
 
-Each vectorized loss runs once in the worker under harness/counting.py at one size,
+Each vectorized loss runs once in the worker under harness/confine/counting.py at one size,
 and its counters (products with X from the flops, the peak bytes it allocates beyond
 its inputs, the tensor operations it dispatches) are compared with the shipped
 implementation's, measured here at the same size on the same thread count. What the
@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from harness.api import VECTORIZED_LOSSES
-from harness.counting import counting
-from harness.efficiency import COUNTERS, compare
-from harness.subject import load_module
+from harness.confine.counting import counting
+from harness.judge.efficiency import COUNTERS, compare
+from harness.confine.subject import load_module
 from properties.params import names
 
 # The scores (N x C) weigh as much as W (D x C) and several times more than a row of X,

@@ -1,15 +1,15 @@
 """End to end: the submission's own grid, through its own test_one_param_set and
-classes, must train on real images (harness/e2e.py, harness/datasets.py).
+classes, must train on real images (harness/grade/e2e.py, harness/grade/datasets.py).
 
 Opt-in (`--e2e`, `--cifar DIR`, or `-m e2e` to run these alone); on by default in
 batch grading and the Gradescope script. These run after every other property
-(conftest.py orders them last), so that a failure already found in the training
+(harness/grade/plugin.py orders them last), so that a failure already found in the training
 chain is not blamed twice.
 """
 import pytest
 
-from harness import e2e
-from harness.compare import PropertyFailure
+from harness.grade import e2e
+from harness.errors import PropertyFailure
 from properties.params import api
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ def chain(classifier):
 
 def blamed(name, rule, details=()):
     exc = PropertyFailure("\n".join([f"{name}: {rule}"] + [f"  {d}" for d in details]))
-    exc.blame = name  # conftest.py records it against `name`, not the test's own marker
+    exc.blame = name  # harness/grade/plugin.py records it against `name`, not the test's own marker
     return exc
 
 

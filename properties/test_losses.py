@@ -12,9 +12,9 @@ from hypothesis.extra.numpy import arrays
 import pytest
 
 from harness.api import LOSSES
-from harness.compare import compare_loss, fail, fmt, loss_evidence
-from harness.policy import dtype_policy
-from harness.tolerance import loss_bounds, margin_ambiguity
+from harness.judge.compare import compare_loss, fail, fmt, loss_evidence
+from harness.judge.policy import dtype_policy
+from harness.judge.tolerance import loss_bounds, margin_ambiguity
 from properties.loss_calls import call_loss, evidence
 from properties.params import DEVICES, DTYPES, names, secondary
 from properties.strategies import LossCase, floats, labels, loss_cases, offset_cases

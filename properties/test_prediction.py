@@ -4,11 +4,11 @@ from hypothesis import given
 
 import pytest
 
-from harness.compare import type_name, fail
-from harness.policy import dtype_policy
-from harness.repro import predict_snippet
-from harness.subject import SubmissionError
-from harness.tolerance import argmax_slack
+from harness.judge.compare import type_name, fail
+from harness.judge.policy import dtype_policy
+from harness.judge.repro import predict_snippet
+from harness.errors import SubmissionError
+from harness.judge.tolerance import argmax_slack
 from properties.loss_calls import attach_repro
 from properties.params import DEVICES, DTYPES, api
 from properties.strategies import loss_cases

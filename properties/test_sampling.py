@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 import pytest
 
-from harness.compare import type_name, fail
-from harness.repro import sample_snippet
-from harness.subject import SubmissionError
+from harness.judge.compare import type_name, fail
+from harness.judge.repro import sample_snippet
+from harness.errors import SubmissionError
 from properties.loss_calls import attach_repro
 from properties.params import api, secondary
 

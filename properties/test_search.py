@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 import pytest
 
-from harness.compare import type_name, fail
-from harness.repro import one_param_snippet, search_snippet
-from harness.spies import SpyClassifier
-from harness.subject import SubmissionError
+from harness.judge.compare import type_name, fail
+from harness.judge.repro import one_param_snippet, search_snippet
+from harness.confine.spies import SpyClassifier
+from harness.errors import SubmissionError
 from properties.loss_calls import attach_repro
 from properties.params import api
 

@@ -2,9 +2,9 @@
 and method, read from the submission's syntax tree in the harness process."""
 import pytest
 
-from harness.compare import fail
-from harness.repro import signature_snippet
-from harness.signatures import SIGNATURES, expected, judge
+from harness.judge.compare import fail
+from harness.judge.repro import signature_snippet
+from harness.judge.signatures import SIGNATURES, expected, judge
 from properties.params import names
 
 

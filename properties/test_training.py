@@ -1,4 +1,4 @@
-"""train_linear_classifier, watched through a spy loss function (harness/spies.py).
+"""train_linear_classifier, watched through a spy loss function (harness/confine/spies.py).
 
 Blame (SPEC.md, Blame): a batch that is wrong only because the submission's own
 sample_batch is wrong gives a note, not a failure of training."""
@@ -9,12 +9,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.compare import type_name, fail
-from harness.policy import dtype_policy
-from harness.repro import bind, snippet, train_snippet
-from harness.spies import SpyLoss
-from harness.subject import SubmissionError
-from harness.tolerance import exact_update_slack
+from harness.judge.compare import type_name, fail
+from harness.judge.policy import dtype_policy
+from harness.judge.repro import bind, snippet, train_snippet
+from harness.confine.spies import SpyLoss
+from harness.errors import SubmissionError
+from harness.judge.tolerance import exact_update_slack
 from properties.loss_calls import attach_repro
 from properties.params import api
 from properties.test_sampling import indexed_data

@@ -3,7 +3,7 @@ able to fail on its own:
 - the work they do, counted in the worker (tensor operations dispatched, lines of the
   file run), does not grow from N=8 to N=32: precise, but measured beside the
   submission, which could switch the counters off;
-- the file's syntax tree, read here (harness/static_checks.py): no loop over examples and
+- the file's syntax tree, read here (harness/judge/static_checks.py): no loop over examples and
   no use of the naive losses in the function or in any function of the file it reaches;
 - the time of one call at a large N, measured here around the round trip (less the time
   its arguments take to travel), against one `X @ W` of the same shapes timed here: a
@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from harness.api import VECTORIZED_LOSSES
-from harness.compare import fail
-from harness.repro import vectorized_snippet
-from harness.static_checks import vectorization_findings
+from harness.judge.compare import fail
+from harness.judge.repro import vectorized_snippet
+from harness.judge.static_checks import vectorization_findings
 from properties.params import names
 
 SIZES = (8, 32)  # a loop over examples adds at least one op (or line) per example

@@ -1,4 +1,4 @@
-"""Calibrate the end-to-end thresholds (harness/e2e.py): the best validation accuracy of
+"""Calibrate the end-to-end thresholds (harness/grade/e2e.py): the best validation accuracy of
 each correct file's own grid over repeated seeds (data split and training), and the
 grids that cannot train. Not a test (pytest does not collect it); run it by hand:
 
@@ -17,9 +17,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import e2e  # noqa: E402
-from harness.datasets import digits  # noqa: E402
-from harness.subject import InProcessSubject  # noqa: E402
+from harness.grade import e2e  # noqa: E402
+from harness.grade.datasets import digits  # noqa: E402
+from harness.confine.subject import InProcessSubject  # noqa: E402
 
 CORRECT = [None] + sorted((ROOT / "tests" / "zoo" / "right").glob("*.py"))
 CANNOT_TRAIN = sorted((ROOT / "tests" / "zoo" / "e2e").glob("*.py"))

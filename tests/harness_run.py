@@ -71,7 +71,7 @@ def grade_in_batch(paths, out_dir: Path, extra=(), strict=(), env=None, timeout=
     server, their workers from one worker zygote), one per core: {path: Run}. It judges with
     the single-file command's own code at a third of its CPU (README, "CPU per submission").
     `strict`: the paths graded with --strict."""
-    from harness import batch
+    from harness.grade import batch
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = {}
     for policy, group in (("course", [p for p in paths if p not in strict]),

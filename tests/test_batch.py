@@ -1,4 +1,4 @@
-"""Batch grading (harness/batch.py): `--impl FOLDER` or `--impl 'GLOB'`, --report-dir,
+"""Batch grading (harness/grade/batch/): `--impl FOLDER` or `--impl 'GLOB'`, --report-dir,
 --jobs; the per-submission reports, the class summary and the exit status."""
 import csv
 import json
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import batch
+from harness.grade import batch
 from harness.api import NAMES
-from harness.subject import SHIPPED
+from harness.confine.subject import SHIPPED
 from tests.harness_run import assert_report_shape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +134,17 @@ def test_batch_summary_md(graded_class):
     details = text.split("## What does not pass", 1)[1]
     assert "### carol" in details and "`svm_loss_vectorized`: fail" in details
     assert "alice" not in details
+
+
+def test_batch_summary_html_draws_the_class(graded_class):
+    """summary.html (harness/grade/batch/summary_html.py) for a real batch: both charts,
+    the failing function's bar at 2 of 3, carol's named mistake."""
+    page = (graded_class["reports"] / "summary.html").read_text()
+    assert "2 of 3</b> submissions pass" in page and page.count("<svg") == 2
+    assert "svm_loss_vectorized" in page and "2/3 (67%)" in page
+    carol = json.loads((graded_class["reports"] / "carol.json").read_text())
+    for mistake in carol["functions"]["svm_loss_vectorized"].get("mistakes", []):
+        assert mistake in page
 
 
 def test_batch_prints_a_table_and_notes_what_it_skipped(graded_class):
@@ -329,7 +340,7 @@ def test_a_failure_of_the_batch_machinery_is_that_submissions_error(tmp_path):
 
 @pytest.mark.slow
 def test_a_forked_grading_run_reports_what_a_subprocess_reports(tmp_path, monkeypatch):
-    """The fork server (harness/forkserver.py) is a faster way to run the same command:
+    """The fork server (harness/grade/batch/forkserver.py) is a faster way to run the same command:
     the reports agree, messages and repros included, for a file that fails and passes."""
     sub = batch.Submission("bea", tmp_path / "bea.py")
     sub.path.write_text(PARTIAL)
@@ -351,7 +362,7 @@ def test_the_fork_server_imports_no_test_module():
     """@given binds the Hypothesis settings in force when it decorates: a test module
     imported before the grading run loads its profile would keep the default one (not
     derandomized). The server imports the helpers and the conftests, never a test_ module."""
-    code = ("import sys; from harness import forkserver; forkserver._preload(sys.argv[1]); "
+    code = ("import sys; from harness.grade.batch import forkserver; forkserver._preload(sys.argv[1]); "
             "print(sorted(m for m in sys.modules if m.startswith('properties.test_')))")
     out = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
@@ -384,7 +395,7 @@ def test_the_time_limit_kills_a_forked_run_and_its_worker(tmp_path):
 
 
 def test_batch_mode_forks_its_workers_from_one_zygote(tmp_path, monkeypatch):
-    """prepare() starts the worker zygote (harness/zygote.py) and names it to every grading
+    """prepare() starts the worker zygote (harness/confine/zygote.py) and names it to every grading
     run: the workers' CPU then shows in the zygote's, which reaped them. With
     HARNESS_WORKER_ZYGOTE=0 there is none and each run starts its workers fresh."""
     grader = batch.Grader(tmp_path)
@@ -526,7 +537,7 @@ def test_merge_orders_rows_as_the_whole_class_and_needs_no_torch(tmp_path):
     folders = [_fake_shard(tmp_path / "b", batch.Shard(2, 2), ["s1", "s2"], 4),
                _fake_shard(tmp_path / "a", batch.Shard(1, 2), ["s0", "s3"], 4)]
     out = tmp_path / "out"
-    script = ("import sys\nfrom harness import batch\n"
+    script = ("import sys\nfrom harness.grade import batch\n"
               f"status = batch.main(['merge', {str(folders[0])!r}, {str(folders[1])!r}, "
               f"'--report-dir', {str(out)!r}])\n"
               "assert 'torch' not in sys.modules, 'merge imported torch'\n"

@@ -1,11 +1,11 @@
-"""summary.html, the class at a glance (harness/class_summary.py): its two charts agree
+"""summary.html, the class at a glance (harness/grade/batch/summary_html.py): its two charts agree
 with the reports they are drawn from."""
 import html
 import re
 from pathlib import Path
 from types import SimpleNamespace
 
-from harness import class_summary
+from harness.grade.batch import summary_html as class_summary
 from harness.api import NAMES
 
 

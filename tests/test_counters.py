@@ -1,4 +1,4 @@
-"""The counters (harness/counting.py) that the counter gate, the tracking history and the
+"""The counters (harness/confine/counting.py) that the counter gate, the tracking history and the
 student note rely on, and the tracking report's change-marking rule. A few seconds (25 s at a load average of 16 on the 2-core dev machine)."""
 import math
 
@@ -7,8 +7,8 @@ import torch
 
 from benchmarks import track
 from benchmarks.wasteful_copy import write_wasteful_copy
-from harness.counting import counting
-from harness.subject import load_module
+from harness.confine.counting import counting
+from harness.confine.subject import load_module
 
 N, D, C = 64, 50, 10
 
@@ -57,7 +57,7 @@ def test_flops_agree_with_flop_counter_mode(monkeypatch):
     """Our mode uses FlopCounterMode's formulas (and adds addmm_, baddbmm_, mv, dot):
     on the shipped loss's two routes, FlopCounterMode given the same additions agrees."""
     from torch.utils.flop_counter import FlopCounterMode
-    from harness.counting import _MORE_FLOPS
+    from harness.confine.counting import _MORE_FLOPS
     shipped = load_module(None)
     for block_bytes in (1 << 30, 2048):
         monkeypatch.setattr(shipped, "_BLOCK_BYTES", block_bytes)

@@ -1,4 +1,4 @@
-"""The end-to-end check (properties/test_end_to_end.py) and its data (harness/datasets.py).
+"""The end-to-end check (properties/test_end_to_end.py) and its data (harness/grade/datasets.py).
 
 - The CIFAR-10 loader, on a small folder in the standard "python version" format that
   the test writes itself (never a download).
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness import datasets, e2e
+from harness.grade import datasets, e2e
 from tests.harness_run import ROOT, assert_report_shape, verify
 
 E2E_ZOO = sorted((ROOT / "tests" / "zoo" / "e2e").glob("*.py"))
@@ -225,7 +225,7 @@ class _Config:
 
 
 def test_batch_passes_the_check_on_by_default(monkeypatch, tmp_path):
-    from harness import batch
+    from harness.grade import batch
     monkeypatch.delenv(e2e.OFF_ENV, raising=False)
     args, note = e2e.batch_args(_Config())
     try:
@@ -271,8 +271,8 @@ def test_gradescope_passes_the_check_on_by_default(tmp_path):
 def test_kept_data_arrives_whole_and_is_not_sent_back():
     """Subject.keep: a tensor over the 64 MiB block size is filled in place in the worker, and
     a kept dict passed to a call comes back (as the argument after the call) as its reference."""
-    from harness import worker, wire
-    from harness.worker import WorkerSubject
+    from harness.confine import worker, wire
+    from harness.confine.worker import WorkerSubject
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(worker.KEEP_BLOCK // (8 * 3073) + 5, 3073, dtype=torch.float64, generator=gen)
     W = torch.randn(3073, 10, dtype=torch.float64, generator=gen)

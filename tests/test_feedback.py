@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from harness import mistakes
-from harness.tolerance import loss_bounds
+from harness.judge import mistakes
+from harness.judge.tolerance import loss_bounds
 
 ROOT = Path(__file__).resolve().parent.parent
 CITATION = re.compile(r"SPEC\.md, ([A-Za-z_' ]+?)(?=[:;)\"]|$)", re.M)
@@ -19,13 +19,13 @@ def sections():
 
 def test_every_cited_section_exists():
     cited = {}
-    for path in [*ROOT.glob("harness/*.py"), *ROOT.glob("properties/*.py"), ROOT / "harness" / "mistakes.toml"]:
+    for path in [*ROOT.glob("harness/**/*.py"), *ROOT.glob("properties/*.py"), ROOT / "harness" / "judge" / "mistakes.toml"]:
         for m in CITATION.finditer(path.read_text()):
             cited.setdefault(m.group(1).strip(), path.name)
     assert len(cited) >= 6, cited
     missing = {s: f for s, f in cited.items() if s not in sections()}
     assert not missing, f"messages cite SPEC.md sections that do not exist: {missing}"
-    for path in [*ROOT.glob("harness/*.py"), *ROOT.glob("properties/*.py")]:
+    for path in [*ROOT.glob("harness/**/*.py"), *ROOT.glob("properties/*.py")]:
         assert '"(SPEC: ' not in path.read_text() and "(SPEC: " not in path.read_text().replace(
             "# SPEC: ", ""), f"{path.name}: cite SPEC.md sections as (SPEC.md, Section)"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import zygote
+from harness.confine import zygote
 from harness.api import NAMES
 from tests.harness_run import ROOT, grade_each, grade_in_batch, selected_paths, tiered
 

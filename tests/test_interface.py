@@ -3,7 +3,7 @@
 import pytest
 
 from harness.api import NAMES
-from harness.subject import SHIPPED
+from harness.confine.subject import SHIPPED
 from tests.harness_run import assert_report_shape, verify
 
 def shipped_with(tmp_path, old, new, name="linear_classifier.py"):

@@ -1,4 +1,4 @@
-"""The isolation levels (harness/sandbox.py) and their fallbacks, each tried for real:
+"""The isolation levels (harness/confine/sandbox.py) and their fallbacks, each tried for real:
 - this machine: bubblewrap works, so the default is "sandbox";
 - no bwrap, as root: the worker drops to an unprivileged user;
 - no bwrap and not root: a plain process, and --isolation=require refuses (exit 2).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox
+from harness.confine import sandbox
 from tests.harness_run import ROOT, verify
 
 HOSTILE = ROOT / "tests" / "hostile"

@@ -1,4 +1,4 @@
-"""Resources a submission may use (SPEC.md; harness/limits.py): each attack of
+"""Resources a submission may use (SPEC.md; harness/confine/limits.py): each attack of
 tests/resource_attacks/ is graded, single-file and in a batch beside a correct classmate,
 while a sampler watches the machine: the disk used under the workers' folders, the
 memory (the grading's processes' proportional share, and tmpfs pages), and the number of
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import limits as bounds, sandbox
+from harness.confine import limits as bounds, sandbox
 from harness.api import NAMES
-from harness.e2e import OFF_ENV
+from harness.grade.e2e import OFF_ENV
 from tests.harness_run import ROOT, assert_report_shape, tiered, verify
 from tests.test_isolation import NO_BWRAP, _as_a_docker_grader, _grade, needs_root  # as a Docker grader (its Python opened to others)
 from tests.test_zygote import LEAVES, LOOK

@@ -7,8 +7,8 @@ Costs under a second."""
 import pytest
 import torch
 
-from harness.subject import load_module
-from harness.tolerance import loss_bounds
+from harness.confine.subject import load_module
+from harness.judge.tolerance import loss_bounds
 from reference import losses
 
 LOSSES = {"svm": "svm_loss_vectorized", "softmax": "softmax_loss_vectorized"}

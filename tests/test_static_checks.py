@@ -1,10 +1,10 @@
-"""The syntax-tree view of vectorization (harness/static_checks.py): what it flags and
+"""The syntax-tree view of vectorization (harness/judge/static_checks.py): what it flags and
 what it leaves alone. The zoo and the hostile set check it on whole files."""
 import textwrap
 
 import pytest
 
-from harness.static_checks import vectorization_findings
+from harness.judge.static_checks import vectorization_findings
 
 NAME = "svm_loss_vectorized"
 

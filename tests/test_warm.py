@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import warm
+from harness.grade import warm
 from tests.harness_run import ROOT
 
 WRONG = ROOT / "tests" / "zoo" / "wrong" / "svm_vec_reg_grad_not_doubled.py"

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from harness.api import NAMES
-from harness.mistakes import MISTAKES
-from harness.subject import SHIPPED
+from harness.judge.mistakes import MISTAKES
+from harness.confine.subject import SHIPPED
 from tests.harness_run import grade_in_batch, selected_paths, tiered
 
 ZOO = Path(__file__).resolve().parent / "zoo"

@@ -1,4 +1,4 @@
-"""The worker zygote (harness/zygote.py, harness/zygote_main.py): batch mode's workers are
+"""The worker zygote (harness/confine/zygote.py, harness/confine/zygote_main.py): batch mode's workers are
 forked from one pre-imported worker. Each must be confined as a fresh sandboxed worker is:
 from the harness, and from the other submissions' workers forked beside it."""
 import json
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox, zygote
-from harness.worker import WorkerSubject, worker_env
+from harness.confine import sandbox, zygote
+from harness.confine.script import worker_env
+from harness.confine.worker import WorkerSubject
 from tests.harness_run import ROOT, verify
 
 SANDBOX = next((iso for iso in sandbox.available() if iso.level == "sandbox"), None)
@@ -158,7 +159,7 @@ def test_a_worker_dies_when_its_grading_run_does(batch_zygote, tmp_path):
     path = tmp_path / "idle.py"
     path.write_text("x = 1\n")
     code = (f"import os, sys, time; sys.path.insert(0, {str(ROOT)!r}); "
-            f"from harness import sandbox; from harness.worker import WorkerSubject; "
+            f"from harness.confine import sandbox; from harness.confine.worker import WorkerSubject; "
             f"w = WorkerSubject({str(path)!r}, isolation=sandbox.choose({iso.level!r})); "
             f"print(w.tmp, type(w.proc).__name__, flush=True); time.sleep(600)")
     run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,

@@ -3,20 +3,17 @@
 Its top level is a Gradescope results.json (score, max_score, tests), plus
 "verdict" and "functions" (SPEC.md, The harness's interface).
 """
-import json
-import os
-import tempfile
 from collections import OrderedDict
-from pathlib import Path
 from typing import Dict, List, Optional
 
-from harness import mistakes
+from harness.judge import mistakes
 from harness.api import NAMES
-from harness.subject import MissingName, SubmissionError
+from harness.grade.atomic import write_json as write_atomically  # noqa: F401 (the plugin's)
+from harness.errors import MissingName, SubmissionError
 
 MAX_MESSAGE_LINES = 40
 MAX_REPRO_CHARS = 6000   # shrunk inputs make a few hundred; a report stays small (13 functions)
-FLOAT32_NOTE = "[with float32 inputs"   # harness/policy.py's remark on a float32-only breakage
+FLOAT32_NOTE = "[with float32 inputs"   # harness/judge/policy.py's remark on a float32-only breakage
 STATUS_RANK = {"not run": -1, "pass": 0, "fail": 1, "error": 2, "missing": 3}
 
 
@@ -26,8 +23,8 @@ class Outcomes:
     def __init__(self, module_path: str = "", policy: str = "course", isolation: str = "process"):
         self.module_path = module_path
         self.policy = policy
-        self.isolation = isolation  # how the submission was confined (harness/sandbox.py)
-        self.limits: Dict[str, object] = {}  # what it may use, and how that is enforced (harness/limits.py)
+        self.isolation = isolation  # how the submission was confined (harness/confine/sandbox.py)
+        self.limits: Dict[str, object] = {}  # what it may use, and how that is enforced (harness/confine/limits.py)
         self.status: Dict[str, str] = {n: "pass" for n in NAMES}
         self.messages: Dict[str, List[str]] = {n: [] for n in NAMES}
         self.judged: Dict[str, int] = {n: 0 for n in NAMES}
@@ -128,7 +125,7 @@ class Outcomes:
 
     def entry(self, name: str) -> dict:
         """A function's entry: status, messages, and for a failing one its repro and the
-        ids of the mistakes it looks like (harness/mistakes.toml)."""
+        ids of the mistakes it looks like (harness/judge/mistakes.toml)."""
         entry = OrderedDict(status=self.status[name], messages=self.messages[name])
         if self.status[name] != "pass":
             entry["repro"] = self.repro[name]
@@ -162,17 +159,6 @@ def _first_leaf(group: BaseExceptionGroup) -> BaseException:
     while isinstance(group, BaseExceptionGroup):
         group = group.exceptions[0]
     return group
-
-
-def write_atomically(path: str, data: dict) -> None:
-    """Write JSON next to its destination, then rename: a reader never sees half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".json", dir=str(target.parent))
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, target)
 
 
 def failure_lines(outcomes: Outcomes) -> List[str]:

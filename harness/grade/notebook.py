@@ -18,11 +18,11 @@ from types import SimpleNamespace
 from typing import Optional, Sequence
 
 from harness.api import NAMES
-from harness.report import failure_lines, summary_lines
+from harness.grade.report import failure_lines, summary_lines
 
 # Where `python -m pytest properties` runs from: the folder that holds conftest.py and
 # properties/ (the checkout).
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "missing": "#9a6700",
                   "not run": "#57606a"}
 

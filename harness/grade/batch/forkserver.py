@@ -4,7 +4,7 @@ per submission, so a class pays for those imports once rather than once per stud
 (measured: 1.8 CPU-seconds of each grading run; README, "CPU per submission").
 
 A forked grading run is the single-file command exactly: `pytest.main(ARGS)` with the
-batch child command's arguments (harness.batch.child_command), in a session of its own,
+batch child command's arguments (harness.grade.batch.launch.child_command), in a session of its own,
 its output into the submission's log. The submission itself never runs here: the
 grading run starts its worker (and sandbox) as it always does. Nothing here has run a
 test or a torch operation before the fork, so no state of a previous grading run
@@ -32,7 +32,7 @@ import sys
 # force when it decorates, and the profile (--hypothesis-profile) is loaded only when the
 # grading run configures pytest; imported here, every test would keep the default profile.
 PRELOAD = ("torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest",
-           "_hypothesis_pytestplugin", "conftest", "properties.conftest")
+           "_hypothesis_pytestplugin", "conftest", "harness.grade.plugin", "properties.conftest")
 
 
 def _preload(root: str) -> None:
@@ -46,7 +46,7 @@ def _preload(root: str) -> None:
     for info in pkgutil.iter_modules(properties.__path__):
         if not info.name.startswith("test_"):  # helpers only: no @given in them
             importlib.import_module(f"properties.{info.name}")
-    from harness import sandbox
+    from harness.confine import sandbox
     sandbox.available()  # its probes (a bwrap and a Python started) are cached for every fork
     # Hypothesis registers a Random of its own before the first test, with a full
     # gc.collect() over torch's heap (0.1 CPU-s): done here once; each fork reseeds it.
@@ -166,7 +166,7 @@ class Client:
     def __init__(self, root: str, env: dict, start_timeout: float = 120.0):
         import subprocess
         import threading
-        self._proc = subprocess.Popen([sys.executable, "-m", "harness.forkserver"], cwd=root, env=env,
+        self._proc = subprocess.Popen([sys.executable, "-m", "harness.grade.batch.forkserver"], cwd=root, env=env,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         self._lock = threading.Lock()          # one request at a time: replies come in order
@@ -234,4 +234,4 @@ class Client:
 
 
 if __name__ == "__main__":
-    serve(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    serve(os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))  # the checkout

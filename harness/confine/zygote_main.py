@@ -1,6 +1,6 @@
 """The worker zygote: one pre-imported worker per batch, forked once per submission.
 
-Batch mode starts it once (harness/zygote.py) where a fresh worker would otherwise
+Batch mode starts it once (harness/confine/zygote.py) where a fresh worker would otherwise
 import torch again for every submission (1.35 CPU-s of each). It runs as
 `python -I -c SOURCE LISTEN_FD LEVEL UID GID`, where SOURCE is the worker's own
 script (wire.py, counting.py, worker_main.py) with this file pasted after it, under the
@@ -11,7 +11,7 @@ nothing of the harness: only the paths and pipes each grading run hands it.
 Each request on the listening socket (one connection per worker) carries the worker's
 folder, its copy of the submission, its environment, memory cap and disk limit, whether
 to wait for one byte on its request pipe before loading the submission ("hold": the
-harness first moves it into its pids cgroup, harness/limits.py), and three pipe
+harness first moves it into its pids cgroup, harness/confine/limits.py), and three pipe
 ends (SCM_RIGHTS): requests, replies, output. The zygote forks; the child confines
 itself, then runs the worker's `main` on those pipes. What confines each child, on top
 of the batch's isolation level:
@@ -53,7 +53,7 @@ MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _SETUP_TIMEOUT_S = 30.0
-_SHM = "/tmp/.shm"  # harness/sandbox.py: the sandbox's /dev/shm is a symlink to it
+_SHM = "/tmp/.shm"  # harness/confine/sandbox.py: the sandbox's /dev/shm is a symlink to it
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _fds_moved = False  # in a child: its pipes are on their final numbers

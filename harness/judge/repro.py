@@ -348,7 +348,7 @@ def check(fn, want):
 
 def signature_snippet(name: str) -> str:
     """Checks the course's parameters and defaults of one API name with inspect."""
-    from harness.signatures import SIGNATURES
+    from harness.judge.signatures import SIGNATURES
     calls = []
     for method, spec in SIGNATURES[name].items():
         want = [p.strip() for p in spec.split(",") if p.strip()]

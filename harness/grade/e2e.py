@@ -1,5 +1,5 @@
 """The end-to-end check: the submission's own grid, through its own test_one_param_set
-and classes, on real images (harness/datasets.py), must train.
+and classes, on real images (harness/grade/datasets.py), must train.
 
 For each classifier the harness keeps the data in the worker once (Subject.keep),
 then for every (lr, reg) of the submission's `*_get_search_params()`: resets the
@@ -91,7 +91,7 @@ def run_grid(subject, classifier: str, data, X_val, y_val, lrs: Sequence[float],
 
     data: what Subject.keep returned for the data_dict. stop_at_threshold: stop at the
     first point that reaches the threshold (used for the shipped grid, only a yes/no)."""
-    from harness.subject import SubmissionError
+    from harness.errors import SubmissionError
     points = []
     for lr in lrs:
         for reg in regs:
@@ -159,7 +159,7 @@ class Data(NamedTuple):
 
 def load(cifar_dir: Optional[str] = None) -> Data:
     """The data of the end-to-end check (raises datasets.DataUnavailable)."""
-    from harness import datasets
+    from harness.grade import datasets
     full = datasets.cifar10(cifar_dir) if cifar_dir else datasets.digits()
     train_val = {k: full[k] for k in ("X_train", "y_train", "X_val", "y_val")}
     if cifar_dir:
@@ -169,7 +169,7 @@ def load(cifar_dir: Optional[str] = None) -> Data:
 
 def shipped_grid(search: str):
     """The shipped implementation's grid (trusted code, imported here)."""
-    from harness.subject import load_module
+    from harness.confine.subject import load_module
     return tuple(as_list(v) for v in getattr(load_module(None), search)())
 
 

@@ -2,7 +2,7 @@
 and wall time, on top of the worker's memory cap and the per-call and per-function budgets.
 
 - disk: at the "sandbox" level every place the worker can write (its folder, /tmp,
-  /dev/shm) lies in ONE tmpfs of `disk_mib` (bwrap --size; harness/zygote_main.py mounts
+  /dev/shm) lies in ONE tmpfs of `disk_mib` (bwrap --size; harness/confine/zygote_main.py mounts
   it with size= for a forked worker); the rest of its file system is read-only. tmpfs pages
   are memory: the worker's address-space cap is lowered by as much, so that the two together
   stay within the memory cap. At every level RLIMIT_FSIZE bounds each file to `disk_mib`;
@@ -14,7 +14,7 @@ and wall time, on top of the worker's memory cap and the per-call and per-functi
   Elsewhere (a GitHub Actions runner: not root) the number is not bounded; at the
   "sandbox" level none outlives the worker all the same (its PID namespace).
 - time: `submission_s` of wall time from the worker's first start to the end of grading,
-  sleeping included (harness/worker.py).
+  sleeping included (harness/confine/worker.py).
 """
 import errno
 import os
@@ -26,7 +26,7 @@ import uuid
 from typing import NamedTuple, Optional
 
 DEFAULT_DISK_MIB, DEFAULT_PROCESSES, DEFAULT_SUBMISSION_S = 64, 32, 300.0
-DEFAULT_MEMORY_MB = 4096  # the worker's address-space cap (harness/worker.py)
+DEFAULT_MEMORY_MB = 4096  # the worker's address-space cap (harness/confine/worker.py)
 BWRAP_TASKS = 2   # a fresh sandboxed worker's bwrap: its monitor and the namespace's init
 _CGROUP_V1 = "/sys/fs/cgroup/pids"
 _CGROUP_V2 = "/sys/fs/cgroup"

@@ -6,23 +6,15 @@ from typing import Optional, Sequence
 
 import torch
 
-from harness import mistakes, repro as repros
-from harness.tolerance import loss_bounds, margin_ambiguity
+from harness.judge import mistakes, repro as repros
+from harness.judge.tolerance import loss_bounds, margin_ambiguity
 from reference import losses as oracle
-
-
-class PropertyFailure(AssertionError):
-    """A rule of SPEC.md does not hold; the message is what the student reads.
-    `repro`: the self-checking snippet; `mistake`: the catalogue id it looks like."""
-
-    def __init__(self, text, repro=None, mistake=None):
-        super().__init__(text)
-        self.repro, self.mistake = repro, mistake
+from harness.errors import PropertyFailure
 
 
 def fail(name: str, rule: str, details: Sequence[str] = (), repro=None, evidence: Optional[dict] = None):
     """Raise the failure of `name`. evidence: what the property replayed, for naming the
-    mistake (harness/mistakes.py); without it the rule's text is the only evidence."""
+    mistake (harness/judge/mistakes.py); without it the rule's text is the only evidence."""
     evidence = dict(evidence or {}, text=rule)
     evidence.setdefault("function", name.split(".")[0].split(" ")[0])
     evidence.setdefault("kind", "rule")
@@ -49,7 +41,7 @@ def fmt(v: float) -> str:
 
 class LossRepro:
     """The repro of a loss call: check(...) on one or more cases, each with the oracle's
-    answer and the harness's tolerance as literals (harness/repro.py). The cases are
+    answer and the harness's tolerance as literals (harness/judge/repro.py). The cases are
     worked out only when the repro is shown (a failure): a passing call, nearly every
     call, pays for no second oracle run."""
 

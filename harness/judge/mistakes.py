@@ -161,7 +161,7 @@ def _variant_matches(ev, W, X, y, reg, loss, dW, tol_loss, tol_dW, mistake) -> O
 def _probe_answer(ev):
     """The submission's answer on one richer case (every margin kind, reg > 0), asked once."""
     if "_probe" not in ev:
-        from harness.tolerance import loss_bounds
+        from harness.judge.tolerance import loss_bounds
         W = ev.get("W", torch.zeros(1, dtype=torch.float64))
         gen = torch.Generator().manual_seed(0)
         X = (2 * torch.randn(4, 3, generator=gen, dtype=torch.float64)).to(W.dtype).to(W.device)

@@ -1,6 +1,6 @@
 """What a vectorized loss's counters say, in words (for the student note and the
 benchmarks' counter gate): its work against the shipped implementation's at the same
-size, in units a student can act on. The counters come from harness/counting.py.
+size, in units a student can act on. The counters come from harness/confine/counting.py.
 
 A counter of the submission measured in the worker is a hint only (a submission
 written against this harness could forge it): it is printed as a note, never judged.
@@ -23,7 +23,7 @@ def _times(a, b) -> str:
 
 def compare(got: Dict[str, int], ref: Dict[str, int], N: int, D: int, C: int,
             itemsize: int) -> List[str]:
-    """Sentences on where `got` costs more than `ref` (both from harness/counting.py at
+    """Sentences on where `got` costs more than `ref` (both from harness/confine/counting.py at
     the same N, D, C, dtype); [] when it costs no more."""
     u = units(N, D, C, itemsize)
     out = []

@@ -1,4 +1,4 @@
-"""The harness's side of the worker zygote (harness/zygote_main.py): batch mode starts
+"""The harness's side of the worker zygote (harness/confine/zygote_main.py): batch mode starts
 one per batch, and each grading run asks it for its workers instead of starting a fresh
 Python that imports torch again.
 
@@ -20,21 +20,13 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from harness import limits, sandbox
+from harness.confine import limits, sandbox
+from harness.confine.process import cpu_seconds_of, die_with_parent as _die_with_parent, stat_fields
+from harness.confine.script import zygote_source
+from harness.errors import ZygoteError
 
 ENV = "HARNESS_WORKER_ZYGOTE"
 UNIX_PATH_ROOM = 60  # the longest temp folder for the control socket (an address holds 107 bytes)
-_HERE = Path(__file__).resolve().parent
-
-
-class ZygoteError(Exception):
-    """The zygote cannot give a worker (the caller starts a fresh one instead)."""
-
-
-def source() -> str:
-    from harness.worker import worker_source
-    return worker_source(entry=None) + "\n\n" + (_HERE / "zygote_main.py").read_text() + \
-        "\n\nserve(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))\n"
 
 
 def _read_line(sock: socket.socket, deadline: float, want_fds: int = 0, pending: bytearray = None):
@@ -87,7 +79,7 @@ class Zygote:
             try:
                 listener.bind(self.control)
                 listener.listen(64)
-                command = [sandbox.python(), "-I", "-c", source(), str(listener.fileno()), self.level,
+                command = [sandbox.python(), "-I", "-c", zygote_source(), str(listener.fileno()), self.level,
                            str(isolation.uid), str(isolation.gid)]
                 if self.level == "sandbox":  # the batch's folder, read-only: each worker copies its file
                     command = sandbox.bwrap_command(isolation.bwrap, self.folder, isolation.uid,
@@ -131,13 +123,15 @@ class Zygote:
         total, todo = 0.0, [self.proc.pid]
         while todo:
             pid = todo.pop()
+            fields = stat_fields(pid)
             try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
             except OSError:
                 continue
+            if fields is None:
+                continue
             if pid != self.proc.pid or self.level != "sandbox":  # bwrap itself is not a worker
-                total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+                total += cpu_seconds_of(fields)
             todo += [int(c) for c in children]
         return total
 
@@ -276,11 +270,3 @@ def _close(fds) -> None:
             os.close(fd)
         except OSError:
             pass
-
-
-def _die_with_parent():
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass

@@ -3,8 +3,8 @@ file"). A student runs it after every edit; a fresh `python -m pytest properties
 each time for what does not judge (importing torch twice, pytest, Hypothesis, the
 harness). Here the first run starts a grading server for this user, this checkout and
 this environment, which imports all of that once and keeps a worker zygote
-(harness/zygote.py); every run after it is a grading run forked from the server, exactly
-as batch mode forks its grading runs (harness/forkserver.py): the same code judges, in a
+(harness/confine/zygote.py); every run after it is a grading run forked from the server, exactly
+as batch mode forks its grading runs (harness/grade/batch/forkserver.py): the same code judges, in a
 process of its own, its worker forked from the zygote at the same isolation level.
 
 The client sends the server its arguments, its environment and its stdout and stderr
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DIR_ENV = "HARNESS_WARM_DIR"        # where the servers' sockets and logs live
 IDLE_ENV = "HARNESS_WARM_IDLE"      # seconds a server waits for its next run
 DEFAULT_IDLE_S = 900.0
@@ -110,7 +110,7 @@ def _connect(path: Path) -> Optional[socket.socket]:
 def _start_server(path: Path) -> socket.socket:
     log = open(path.with_suffix(".log"), "ab")
     with log:
-        server = subprocess.Popen([sys.executable, "-m", "harness.warm", str(path)], cwd=ROOT,
+        server = subprocess.Popen([sys.executable, "-m", "harness.grade.warm", str(path)], cwd=ROOT,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                                   start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -200,7 +200,7 @@ def _read_request(conn: socket.socket, pending: bytearray, fds: list) -> Optiona
 
 
 def serve(path: str) -> None:
-    from harness import forkserver
+    from harness.grade.batch import forkserver
     forkserver._preload(str(ROOT))
     zygote_env = _start_zygote()
     import gc
@@ -312,8 +312,8 @@ def _start_zygote() -> dict:
     machine's best isolation level: the environment that names it ({} where it cannot
     run: fresh workers then, as before)."""
     global _ZYGOTE
-    from harness import sandbox, zygote
-    from harness.worker import worker_env
+    from harness.confine import sandbox, zygote
+    from harness.confine.script import worker_env
     if os.environ.get(zygote.ENV) == "0":
         return {}
     try:

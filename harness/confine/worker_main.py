@@ -1,6 +1,6 @@
 """The worker: imports the submission and runs the calls the harness sends it.
 
-It runs in its own process, started by harness/worker.py as `python -I -c SOURCE`
+It runs in its own process, started by harness/confine/worker.py as `python -I -c SOURCE`
 from a temporary directory (inside a sandbox where one is available), where SOURCE is
 wire.py, counting.py and this file pasted together: nothing of the harness is
 importable there. Everything it sends back is plain data (wire.py); the verdict is
@@ -22,8 +22,8 @@ import torch
 
 # When pasted into the worker these lines are dropped: the names come from the files
 # pasted before this one. Here they say where each name is defined.
-from harness.counting import counting
-from harness.wire import decode, encode, receive, send
+from harness.confine.counting import counting
+from harness.confine.wire import decode, encode, receive, send
 
 MAX_PRINTED = 4096
 MAX_PROGRESS_LINES = 50
@@ -91,7 +91,9 @@ class _BoundedWriter:
         return "".join(self.kept) + (f"\n[... {more} more characters not kept]" if more > 0 else "")
 
 
-def _describe(exc, submission_file):
+def describe(exc, submission_file) -> str:
+    """An exception the submission raised, as the harness reports it: its type, its message
+    (500 characters at most) and the last three frames in the submission's file."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission_file]
     where = "".join(f"\n    at {os.path.basename(f.filename)}:{f.lineno} in {f.name}: {f.line}"
                     for f in frames[-3:])
@@ -234,9 +236,9 @@ class Worker:
                 else:
                     result = fn(*args, **kwargs)
         except KeyboardInterrupt as exc:
-            return {"ok": False, "error": _describe(exc, self.path), "printed": writer.value()}
+            return {"ok": False, "error": describe(exc, self.path), "printed": writer.value()}
         except BaseException as exc:
-            return {"ok": False, "error": _describe(exc, self.path), "printed": writer.value()}
+            return {"ok": False, "error": describe(exc, self.path), "printed": writer.value()}
         if op == "new":
             result_enc = {"__ref__": self.register(result), "type": type(result).__name__}
         else:
@@ -273,7 +275,7 @@ def main(rfd, wfd, path):
     try:
         names = worker.load()
     except BaseException as exc:
-        send(out, {"ready": False, "error": _describe(exc, worker.path)})
+        send(out, {"ready": False, "error": describe(exc, worker.path)})
         return
     send(out, {"ready": True, "names": names})
     while True:
@@ -284,7 +286,7 @@ def main(rfd, wfd, path):
         try:
             reply = worker.handle(req)
         except BaseException as exc:  # a failure of the request itself (e.g. a stale object)
-            reply = {"ok": False, "error": _describe(exc, worker.path)}
+            reply = {"ok": False, "error": describe(exc, worker.path)}
         try:
             send(out, reply)
         except (TypeError, ValueError) as exc:

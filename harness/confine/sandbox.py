@@ -5,7 +5,7 @@ Three levels, best first (SPEC-free; the README's "Isolation" says what each sto
   mount, PID, network, IPC, UTS, cgroup), with no capabilities, as uid/gid 65534. It sees
   /usr (and the loader's symlinks), the Python installation and its site-packages, all
   read-only, a read-only minimal /dev, the /proc of its own PID namespace, and ONE
-  writable tmpfs of the disk limit (harness/limits.py) on /tmp that holds its own folder
+  writable tmpfs of the disk limit (harness/confine/limits.py) on /tmp that holds its own folder
   (its cwd, with the copy of the submission) and /dev/shm (a symlink). Nothing else: not
   this checkout, the report's folder, $HOME, other processes or the network. When the
   harness kills bwrap, the namespace's init dies with it (--die-with-parent) and the
@@ -31,20 +31,17 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import List, NamedTuple, Optional
+from harness.errors import IsolationError
 
 LEVELS = ("sandbox", "unprivileged-user", "process")   # best first
 CHOICES = ("auto", "require") + LEVELS                # --isolation
-ROOT = Path(__file__).resolve().parent.parent          # this checkout: never visible to the worker
+ROOT = Path(__file__).resolve().parents[2]         # this checkout: never visible to the worker
 NOBODY = 65534
 # A batch's uids/gids at the "unprivileged-user" level: one per submission, from here up
 # (HARNESS_BATCH_UID moves it). 0x70000000 lies above what systemd gives containers
 # (524288-1879048191, systemd.io/UIDS-GIDS) and shadow-utils' subordinate ids (up to
 # 600100000), and below the ids tools misread as negative: no account has one.
 BATCH_UID = 0x70000000
-
-
-class IsolationError(Exception):
-    """The isolation asked for cannot be had here (one line for the user)."""
 
 
 class Isolation(NamedTuple):

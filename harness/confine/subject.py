@@ -2,7 +2,7 @@
 
 Two ways to run it, with one interface:
 - `WorkerSubject` (the default): the submission runs in a separate, isolated
-  worker process (harness/worker.py); only plain data comes back.
+  worker process (harness/confine/worker.py); only plain data comes back.
 - `InProcessSubject` (`--in-process`): imports it into the harness's own process;
   faster to debug, but a hostile file could reach the harness.
 
@@ -20,24 +20,10 @@ from typing import Any, List, Optional
 import torch
 
 from harness.api import NAMES
+from harness.confine.worker_main import describe
+from harness.errors import HarnessInputError, MissingName, SubmissionError
 
-SHIPPED = Path(__file__).resolve().parent.parent / "implementations" / "linear_classifier.py"
-
-
-class HarnessInputError(Exception):
-    """The file given to the harness cannot be graded at all (one line for the user)."""
-
-
-class MissingName(AssertionError):
-    """The submission does not define a name of the API."""
-
-    def __init__(self, name: str, path: Path):
-        super().__init__(f"{name}: missing: {path.name} defines no `{name}` (SPEC.md lists it)")
-        self.name = name
-
-
-class SubmissionError(Exception):
-    """The submission raised, hung, or died while the harness called it."""
+SHIPPED = Path(__file__).resolve().parents[2] / "implementations" / "linear_classifier.py"
 
 
 def check_file(path: Optional[str]) -> Path:
@@ -101,8 +87,8 @@ class Subject:
         raise NotImplementedError
 
     def spy(self, kind: str, **kwargs):
-        """A spy of harness/spies.py, handed over as a stand-in."""
-        from harness import spies
+        """A spy of harness/confine/spies.py, handed over as a stand-in."""
+        from harness.confine import spies
         return self.stand_in(getattr(spies, kind)(**kwargs))
 
     def spy_state(self, spy) -> dict:
@@ -118,9 +104,7 @@ class Subject:
 # ---------------------------------------------------------------- in-process
 
 def _describe(what, exc, submission_file):
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission_file]
-    where = "".join(f"\n    at {Path(f.filename).name}:{f.lineno} in {f.name}: {f.line}" for f in frames[-3:])
-    return f"{what} raised {type(exc).__name__}: {exc}{where}"
+    return f"{what} raised {describe(exc, submission_file)}"  # as the worker describes it
 
 
 class InProcessSubject(Subject):
@@ -169,7 +153,7 @@ class InProcessSubject(Subject):
         return self._run(f"{name}(...)", getattr(self.module, name), args, kwargs)
 
     def count_work(self, name: str, *args):
-        from harness.counting import counting
+        from harness.confine.counting import counting
         self.require(name)
         with counting(str(self.path)) as work:
             self.call(name, *args)
@@ -219,13 +203,6 @@ class InProcessSubject(Subject):
                 self.module.__dict__.pop(name, None)
             else:
                 self.module.__dict__[name] = old
-
-
-def open_subject(path: Optional[str], in_process: bool = False, **limits) -> Subject:
-    if in_process:  # no limits: trusted code only
-        return InProcessSubject(path)
-    from harness.worker import WorkerSubject
-    return WorkerSubject(path, **limits)
 
 
 def load_module(path: Optional[str] = None):

@@ -23,6 +23,7 @@ from typing import Dict, Optional
 
 import numpy as np
 import torch
+from harness.errors import DataUnavailable
 
 CHANNELS, SIDE = 3, 32
 D = CHANNELS * SIDE * SIDE          # 3 072, plus the bias column
@@ -30,10 +31,6 @@ DIGITS_SEED = 0
 DIGITS_SPLIT = (1200, 300)          # train, val; the remaining 297 are the test split
 VALIDATION_RATIO = 0.2              # the course's preprocess_cifar10 default
 CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
-
-
-class DataUnavailable(Exception):
-    """The data set cannot be had here (one line for the user)."""
 
 
 def preprocess(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tensor,

@@ -1,9 +1,9 @@
-"""The trusted side of the worker process that runs a submission (harness/worker_main.py).
+"""The trusted side of the worker process that runs a submission (harness/confine/worker_main.py).
 
 The worker starts as `python -I -c SOURCE` in a fresh temporary directory with a
 minimal environment, in a session of its own (so its whole process group can be
 killed), under an address-space cap, a file-size cap and (where the machine allows) a
-pids cgroup of its own (harness/limits.py), with its stdout and stderr drained into a
+pids cgroup of its own (harness/confine/limits.py), with its stdout and stderr drained into a
 capped buffer. Each call has a time limit, the submission a total one, and a budget of
 wall time from its first start (sleeping included; past it, nothing more is run):
 - a call that outlives its limit is killed with the worker; that function is
@@ -12,7 +12,6 @@ wall time from its first start (sleeping included; past it, nothing more is run)
   fails with the reason, so no function judged after it can pass.
 """
 import contextlib
-import ctypes
 import functools
 import json
 import os
@@ -26,41 +25,19 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Optional
 
 import torch
 
-from harness import limits as bounds, sandbox, wire, zygote
-from harness.subject import SHIPPED, HarnessInputError, Subject, SubmissionError, check_file
+from harness.confine import limits as bounds, sandbox, wire, zygote
+from harness.confine.process import die_with_parent as _die_with_parent
+from harness.confine.script import worker_env, worker_source  # noqa: F401 (worker_env: used here and re-exported)
+from harness.confine.subject import SHIPPED, InProcessSubject, Subject, check_file
+from harness.errors import HarnessInputError, SubmissionError
 
-HERE = Path(__file__).resolve().parent
 KEPT_OUTPUT = 64 * 1024
 KEEP_BLOCK = 64 * 2**20    # Subject.keep sends larger tensors in blocks of rows
 CLOSED_CHANNEL_GRACE_S = 5.0  # a worker whose channel closed has this long to be seen exiting
-ENV_KEPT = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
-            "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-def worker_source(entry: Optional[str] = "main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])") -> str:
-    """wire, counting and the worker's loop as one script importing no harness module,
-    ending with `entry` (the zygote pastes its own file after it instead)."""
-    parts = []
-    for name in ("wire.py", "counting.py", "worker_main.py"):
-        lines = (HERE / name).read_text().splitlines()
-        parts.append("\n".join(l for l in lines if not l.startswith(("from harness", "import harness"))))
-    return "\n\n".join(parts + ([entry] if entry else [])) + "\n"
-
-
-def worker_env(harness_env, folder: Optional[str] = None) -> dict:
-    """A worker's whole environment: a few of the harness's variables, its folder as home."""
-    env = {k: harness_env[k] for k in ENV_KEPT if k in harness_env}
-    env.update(PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
-    if folder:
-        env.update(HOME=folder, TMPDIR=folder)
-    return env
-
-
 class _Drain(threading.Thread):
     """Reads the worker's stdout/stderr to the end, keeping only the first KEPT_OUTPUT bytes."""
 
@@ -117,7 +94,7 @@ class WorkerSubject(Subject):
         self.replaced = {}         # module globals swapped for stand-ins (re-applied on restart)
         self.methods = {}          # (id(stand-in), name) -> its bound method, itself a stand-in
         self.source = worker_source()
-        self.use_zygote = True     # False once the batch's zygote refused (harness/zygote.py)
+        self.use_zygote = True     # False once the batch's zygote refused (harness/confine/zygote.py)
         try:
             self._start()
         except _TimedOut:
@@ -156,7 +133,7 @@ class WorkerSubject(Subject):
         _die_with_parent()
 
     def _start(self):
-        # A zygote of the batch's (harness/zygote.py) forks a pre-imported worker; else a fresh one.
+        # A zygote of the batch's (harness/confine/zygote.py) forks a pre-imported worker; else a fresh one.
         if self.deadline is None:
             self.deadline = time.monotonic() + self.limits.submission_s
         batch_zygote = zygote.address_for(self.isolation.level) if self.use_zygote else None
@@ -572,17 +549,17 @@ def _out_of_memory(error: str) -> bool:
         or "not enough memory" in error
 
 
-def _die_with_parent():
-    """SIGKILL when the harness dies (the process-group kill covers a normal end)."""
-    try:  # ctypes is imported at the top: an unprivileged user may not read the stdlib any more
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the process-group kill at the end still applies
-
-
 def _cuda_available() -> bool:
     try:
         import torch
         return torch.cuda.is_available()
     except Exception:
         return False
+
+
+def open_subject(path: Optional[str], in_process: bool = False, **limits) -> Subject:
+    """The module under test, in a confined worker (the default) or, with in_process, in
+    this process (no limits: trusted code only)."""
+    if in_process:
+        return InProcessSubject(path)
+    return WorkerSubject(path, **limits)

@@ -12,7 +12,7 @@ from harness.api import NAMES
 
 # The catalogue's one line per mistake, read from the data itself: harness.mistakes imports
 # torch for its recognizers, and merging shards needs no torch.
-CATALOGUE = Path(__file__).with_name("mistakes.toml")
+CATALOGUE = Path(__file__).resolve().parents[2] / "judge" / "mistakes.toml"
 LOOKS_LIKE: Dict[str, str] = {m["id"]: m["looks_like"] for m in tomllib.loads(CATALOGUE.read_text())["mistake"]}
 TOP_MISTAKES = 10
 BAR_W, ROW_H, LABEL_W, VALUE_W = 360, 22, 250, 110

@@ -8,12 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from harness.compare import PropertyFailure
-from harness.subject import SubmissionError
-
-
-class Float32Warning(UserWarning):
-    """A function broke on float32 inputs (a failure under --strict)."""
+from harness.errors import Float32Warning, PropertyFailure, SubmissionError
 
 
 @contextmanager

@@ -1,0 +1,154 @@
+"""Grading one submission: the single-file command and environment it runs with, the
+report of a run that left none, and killing a run's whole process tree."""
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from harness.api import NAMES
+from harness.confine.process import stat_fields
+from harness.grade.atomic import write_json as write_atomically  # noqa: F401 (no torch: merge uses it)
+
+ROOT = Path(__file__).resolve().parents[3]  # this checkout (harness/grade/batch/ is three below it)
+DEFAULT_PROFILE = "ci"  # derandomized: a student's result does not depend on the run
+DEFAULT_TIMEOUT_S = 600.0
+TIMEOUT_ENV = "HARNESS_BATCH_TIMEOUT"
+STATUSES = ("pass", "fail", "missing", "error")
+
+
+def child_command(file: Path, report: Path, strict: bool = False,
+                  profile: Optional[str] = None, in_process: bool = False,
+                  isolation: str = "auto", extra: Sequence[str] = ()) -> List[str]:
+    """The single-file command that grades one submission, with what costs CPU and judges
+    nothing left out (measured: 1.2 CPU-seconds of every submission's start-up):
+    --assert=plain: pytest would otherwise re-compile, with its assertion rewriting, every
+    module of Hypothesis (an entry-point plugin's whole distribution) on every run where
+    bytecode is not cached; the properties fail through harness.judge.compare.fail, never a
+    bare `assert`, so their messages are the same. no:unraisableexception: five full
+    gc.collect() passes over torch's heap at exit. no:benchmark: the benchmarks' plugin."""
+    cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
+           "--assert=plain", "-p", "no:unraisableexception", "-p", "no:benchmark",
+           f"--hypothesis-profile={profile or DEFAULT_PROFILE}",
+           "--impl", str(file), "--report", str(report), f"--isolation={isolation}"]
+    if strict:
+        cmd.append("--strict")
+    if in_process:
+        cmd.append("--in-process")
+    return cmd + list(extra)
+
+
+def limit_args(config) -> List[str]:
+    """The resource limits of the batch's command line, for each grading run
+    (SPEC.md, Resources a submission may use)."""
+    return [f"--disk-limit={config.getoption('disk_limit')}",
+            f"--process-limit={config.getoption('process_limit')}",
+            f"--submission-budget={config.getoption('submission_budget'):g}"]
+
+
+def child_env() -> dict:
+    """The environment of every grading run (and of the fork server they come from)."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.setdefault("OMP_NUM_THREADS", "1")  # jobs, not threads, use the cores
+    return env
+
+
+def _fork_server_wanted() -> bool:
+    """Grading runs are forked from one pre-imported process (harness/grade/batch/forkserver.py)
+    where fork() exists; HARNESS_BATCH_FORK=0 starts each as a subprocess instead."""
+    return hasattr(os, "fork") and os.environ.get("HARNESS_BATCH_FORK", "1") != "0"
+
+
+def _zygote_wanted() -> bool:
+    """Each grading run's workers are forked from one pre-imported worker of the batch's
+    (harness/confine/zygote.py) where Linux gives what it needs; HARNESS_WORKER_ZYGOTE=0 turns it off."""
+    return (hasattr(os, "fork") and hasattr(socket, "send_fds") and sys.platform.startswith("linux")
+            and os.environ.get("HARNESS_WORKER_ZYGOTE", "1") != "0")
+
+
+def error_report(file: Path, message: str, policy: str = "course") -> dict:
+    """A report for a submission the harness could not judge: every function "error"."""
+    from harness.grade.report import Outcomes
+    outcomes = Outcomes(module_path=str(file), policy=policy)
+    outcomes.fail_all("error", message)
+    return outcomes.as_json()
+
+
+def _valid(report) -> bool:
+    try:
+        return (isinstance(report, dict) and report["verdict"] in ("pass", "fail")
+                and isinstance(report["score"], (int, float)) and isinstance(report["tests"], list)
+                and list(report["functions"]) == list(NAMES)
+                and all(report["functions"][n]["status"] in STATUSES for n in NAMES))
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _descendants(pid: int) -> List[int]:
+    """Every live process below `pid` (Linux /proc; elsewhere none are found)."""
+    children: Dict[int, List[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        fields = stat_fields(entry)
+        try:
+            ppid = int(fields[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.append(child)
+                todo.append(child)
+    return out
+
+
+def _signal(pid: int, sig) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def _kill_group(proc) -> None:
+    """Kill the child (a Popen, or the pid of a forked grading run) and everything it
+    started: its process group (made by start_new_session or setsid) and every descendant, also those that left the group with
+    setsid (a sandboxed worker). The tree is stopped first, so that nothing it spawns
+    meanwhile escapes."""
+    stop = getattr(signal, "SIGSTOP", None)
+    kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+    root = proc if isinstance(proc, int) else proc.pid
+    seen: List[int] = []
+    for _ in range(5):
+        new = [p for p in [root] + _descendants(root) if p not in seen]
+        if not new:
+            break
+        if stop is not None:
+            for pid in new:
+                _signal(pid, stop)
+        seen += new
+    for pid in seen:
+        _signal(pid, kill)
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(root, kill)
+        except OSError:
+            pass
+    if not isinstance(proc, int):
+        try:
+            proc.kill()
+        except OSError:
+            pass
+
+

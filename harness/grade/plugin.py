@@ -1,0 +1,358 @@
+"""The harness's pytest plugin: the switches --impl (the module under test), --strict (the
+policy), --report (the JSON verdict), the Hypothesis profiles, and the hooks that turn a
+session's outcomes into the verdict. Loaded by the root conftest.py (pytest_plugins)."""
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from harness.grade import batch
+from harness.confine import limits as bounds, sandbox
+from harness.judge import repro
+from harness.grade.report import Outcomes, failure_lines, summary_lines, write_atomically
+from harness.confine.worker import open_subject
+from harness.errors import HarnessInputError
+
+_common = dict(deadline=None, report_multiple_bugs=False, print_blob=False,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                      HealthCheck.differing_executors,
+                                      HealthCheck.function_scoped_fixture])
+settings.register_profile("dev", max_examples=25, **_common)
+# ci, the grading profile, skips Hypothesis's explain phase: after shrinking it re-runs the
+# failing property on more inputs only to annotate the log ("or any other generated
+# value"); the report's messages and the verdicts do not use it.
+settings.register_profile("ci", max_examples=25, derandomize=True, database=None,
+                          phases=[p for p in Phase if p is not Phase.explain], **_common)
+settings.register_profile("thorough", max_examples=400, **_common)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# The function budget: a correct file's busiest function takes under 1 s of worker time in
+# all (measured: 0.3-0.7 s), so 15 s is 20 times that; four slow functions of a hostile file
+# (copy_shipped.py: 0.3 s a call) then end within 90 s rather than four minutes.
+DEFAULT_CALL_TIMEOUT, DEFAULT_FUNCTION_BUDGET, E2E_FUNCTION_BUDGET = 20.0, 15.0, 600.0
+CIFAR_CALL_TIMEOUT, CIFAR_TOTAL_TIMEOUT, CIFAR_MEMORY_MB = 180.0, 3600.0, 16384
+
+def pytest_addoption(parser):
+    group = parser.getgroup("linear-classifier harness")
+    group.addoption("--impl", default=None, metavar="PATH",
+                    help="linear_classifier.py to verify (default: the shipped implementation)")
+    group.addoption("--report", default=None, metavar="FILE",
+                    help="write the JSON verdict (Gradescope results.json + verdict + functions)")
+    group.addoption("--call-timeout", type=float, default=DEFAULT_CALL_TIMEOUT, metavar="S",
+                    help="seconds one call of the submission may take (default 20)")
+    group.addoption("--total-timeout", type=float, default=900.0, metavar="S",
+                    help="seconds all calls of the submission may take together (default 900)")
+    group.addoption("--function-budget", type=float, default=DEFAULT_FUNCTION_BUDGET, metavar="S",
+                    help="seconds of worker time all calls of one function may take; past it, "
+                         "or when a call runs out of memory, its later calls fail at once (default 15; test_one_param_set gets 600 with --e2e)")
+    group.addoption("--disk-limit", type=int, default=bounds.DEFAULT_DISK_MIB, metavar="MiB",
+                    help="MiB the submission may write in all: its folder, /tmp, /dev/shm (default 64; "
+                         "enforced in full at the sandbox level, per file elsewhere)")
+    group.addoption("--process-limit", type=int, default=bounds.DEFAULT_PROCESSES, metavar="N",
+                    help="processes (and threads) the submission may have alive at once (default 32; "
+                         "where a pids cgroup can be made)")
+    group.addoption("--submission-budget", type=float, default=bounds.DEFAULT_SUBMISSION_S, metavar="S",
+                    help="seconds of wall time the whole submission may take, sleeping included; "
+                         "what is left ungraded then is an error (default 300)")
+    group.addoption("--isolation", default="auto", choices=sandbox.CHOICES,
+                    help="how to confine the submission's worker: auto (the best this machine "
+                         "offers: sandbox, then unprivileged-user, then process), require (as auto, "
+                         "but refuse to grade, exit 2, when only a plain process is possible), or "
+                         "one level by name (default: auto)")
+    group.addoption("--sandbox-uid", type=int, default=None, metavar="N",
+                    help="at the unprivileged-user level, the worker's uid and gid (batch mode gives "
+                         "each submission its own; default HARNESS_SANDBOX_UID/GID, or 65534)")
+    group.addoption("--in-process", action="store_true",
+                    help="import the submission into the harness's process (no worker; trusted code only)")
+    group.addoption("--report-dir", default=None, metavar="DIR",
+                    help="batch mode (--impl FOLDER or 'GLOB'): write DIR/<submission>.json and "
+                         "DIR/summary.csv, DIR/summary.md (default: ./reports)")
+    group.addoption("--jobs", type=int, default=None, metavar="N",
+                    help="batch mode: grade N submissions at a time (default: the number of CPU cores)")
+    group.addoption("--shard", type=batch.parse_shard, default=None, metavar="K/N",
+                    help="batch mode: grade only the K-th of N slices of the class (by a hash of each "
+                         "submission's name); join the shards with python -m harness.batch merge DIR...")
+    group.addoption("--e2e", action="store_true",
+                    help="also train the submission's own grid on real images (scikit-learn's "
+                         "digits; requirements-e2e.txt); on by default in batch mode")
+    group.addoption("--cifar", default=None, metavar="DIR",
+                    help="the end-to-end check on CIFAR-10: DIR is the 'python version' folder "
+                         "(cifar-10-batches-py: data_batch_1..5, test_batch); implies --e2e")
+    group.addoption("--e2e-plot", default=None, metavar="FILE",
+                    help="where the end-to-end plot goes (default: beside --report, REPORT.e2e.png)")
+    # --strict is pytest's own flag (strict markers and config); it also selects the
+    # harness's strict policy: float32 breakage fails instead of warning.
+
+
+def _readable(config) -> bool:
+    """The student's view: each failing function's message once, then the verdict; no
+    tracebacks through the harness, no Hypothesis dumps (-v or --tb=long show them all)."""
+    return config.getoption("verbose", 0) <= 0 and config.getoption("tbstyle", "auto") not in ("long", "native")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "api(name): the API name a property judges")
+    config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
+    config.addinivalue_line("markers", "slow: the full tier only (README, \"The two tiers\"); "
+                                       "-m 'not slow' is the fast tier")
+    config.harness_e2e = {}          # classifier -> harness.e2e.GridResult
+    config.harness_e2e_data = None
+    if _readable(config):  # float32 remarks are notes in the verdict, not warnings
+        config.addinivalue_line("filterwarnings", "ignore::harness.errors.Float32Warning")
+    config.harness_outcomes = None
+    config.harness_subject = None
+    # A grader killed by SIGTERM (a CI timeout) still writes its report: pytest turns
+    # KeyboardInterrupt into an orderly end that runs pytest_sessionfinish.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+
+def _policy(config) -> str:
+    return "strict" if config.getoption("strict", False) else "course"
+
+
+def _judging(config) -> bool:
+    """True when this run includes properties (and so owes a verdict), or a report is asked."""
+    return bool(config.getoption("report")) or getattr(config, "harness_judging", False)
+
+
+def e2e_enabled(config) -> bool:
+    """--e2e, --cifar DIR, or a -m expression that asks for the e2e marker."""
+    words = (config.getoption("markexpr", "") or "").replace("(", " ").replace(")", " ").split()
+    asked = any(w == "e2e" and (i == 0 or words[i - 1] != "not") for i, w in enumerate(words))
+    return bool(config.getoption("e2e") or config.getoption("cifar") or asked)
+
+
+def pytest_collection_modifyitems(config, items):
+    # The end-to-end properties: deselected unless asked for (the default run stays as
+    # fast as it was), and last, so that what they blame knows every other verdict.
+    if not e2e_enabled(config):
+        off = [item for item in items if item.get_closest_marker("e2e")]
+        if off:
+            config.hook.pytest_deselected(items=off)
+            items[:] = [item for item in items if not item.get_closest_marker("e2e")]
+    items.sort(key=lambda item: bool(item.get_closest_marker("e2e")))
+    config.harness_judging = any(item.get_closest_marker("api") for item in items)
+    if config.harness_outcomes is not None and config.harness_outcomes.harness_error:
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+
+
+def pytest_sessionstart(session):
+    if session.config.getoption("shard") and not batch.is_batch(session.config.getoption("impl")):
+        raise pytest.UsageError("--shard K/N is for batch mode (--impl FOLDER or 'GLOB')")
+    if batch.is_batch(session.config.getoption("impl")):  # a folder or a glob: harness/grade/batch/
+        batch.run(session)
+        return
+    config = session.config
+    impl = config.getoption("impl")
+    in_process = config.getoption("in_process")
+    outcomes = Outcomes(module_path=impl or "implementations/linear_classifier.py (shipped)",
+                        policy=_policy(config), isolation="in-process" if in_process else "process")
+    config.harness_outcomes = outcomes
+    try:
+        limits = {}
+        if in_process:
+            if config.getoption("isolation") not in ("auto", "process"):
+                raise HarnessInputError(f"--isolation={config.getoption('isolation')} cannot be had "
+                                        "with --in-process")
+        else:
+            own = config.getoption("sandbox_uid")
+            isolation = sandbox.choose(config.getoption("isolation"), None if own is None else (own, own))
+            outcomes.isolation = isolation.level
+            limits = dict(call_timeout=config.getoption("call_timeout"),
+                          total_timeout=config.getoption("total_timeout"), isolation=isolation,
+                          function_budget=config.getoption("function_budget"),
+                          limits=resource_limits(config))
+        if e2e_enabled(config):
+            config.harness_e2e_data = _e2e_data(config, limits)
+        outcomes.limits = bounds.describe(limits.get("limits", resource_limits(config)), outcomes.isolation,
+                                          limits.get("memory_mb", bounds.DEFAULT_MEMORY_MB) if limits else None)
+        config.harness_subject = open_subject(impl, in_process=in_process, **limits)
+        repro.set_target(config.harness_subject.path)
+    except (HarnessInputError, sandbox.IsolationError) as exc:
+        # No test runs; the terminal summary prints this one line and the exit status is 2.
+        outcomes.fail_all("error", f"harness: cannot verify: {exc}")
+        _write_report(config)
+
+
+def resource_limits(config) -> bounds.Limits:
+    """--disk-limit, --process-limit, --submission-budget (SPEC.md, Resources a submission may use)."""
+    found = bounds.Limits(config.getoption("disk_limit"), config.getoption("process_limit"),
+                          config.getoption("submission_budget"))
+    if found.disk_mib < 1 or found.processes < 1 or found.submission_s <= 0:
+        raise pytest.UsageError("--disk-limit, --process-limit and --submission-budget must be positive")
+    return found
+
+
+def _e2e_data(config, limits):
+    from harness.grade import e2e
+    from harness.grade.datasets import DataUnavailable
+    cifar = config.getoption("cifar")
+    try:
+        data = e2e.load(cifar)
+    except DataUnavailable as exc:
+        raise HarnessInputError(f"the end-to-end check: {exc}") from None
+    if not limits:  # --in-process: no limits
+        return data
+    # test_one_param_set is called once per grid point (up to 50): its budget of worker time
+    # is the check's; every other function keeps --function-budget.
+    limits["budgets"] = {"test_one_param_set": max(E2E_FUNCTION_BUDGET, limits["function_budget"])}
+    if cifar:  # the course's 2000 iterations on 40 000 images: more time and memory per call
+        if limits["call_timeout"] == DEFAULT_CALL_TIMEOUT:
+            limits["call_timeout"] = CIFAR_CALL_TIMEOUT
+        limits["total_timeout"] = max(limits["total_timeout"], CIFAR_TOTAL_TIMEOUT)
+        limits["budgets"]["test_one_param_set"] = max(limits["budgets"]["test_one_param_set"],
+                                                      CIFAR_TOTAL_TIMEOUT)
+        if limits["limits"].submission_s == bounds.DEFAULT_SUBMISSION_S:  # CIFAR takes longer
+            limits["limits"] = limits["limits"]._replace(submission_s=CIFAR_TOTAL_TIMEOUT)
+        limits["memory_mb"] = CIFAR_MEMORY_MB
+    return data
+
+
+def pytest_report_header(config):
+    from hypothesis import settings as current
+    subject = config.harness_subject
+    isolation = config.harness_outcomes.isolation if config.harness_outcomes else "-"
+    if getattr(config, "harness_batch", False):
+        first = f"submissions under test: {config.getoption('impl')} (batch mode)"
+    else:
+        where = "shipped implementation" if subject is None or subject.shipped else "submission"
+        first = f"module under test: {subject.path if subject else config.getoption('impl')} ({where})"
+    lines = [first,
+             f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}   "
+             f"isolation: {isolation}"]
+    data = config.harness_e2e_data
+    if data is not None:
+        lines.append(f"end to end: {data.name}, {data.setting['num_iters']} iterations per (lr, reg), "
+                     f"thresholds {data.setting['thresholds']}")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def subject(request):
+    return request.config.harness_subject
+
+
+@pytest.fixture(scope="session")
+def strict(request) -> bool:
+    return _policy(request.config) == "strict"
+
+
+@pytest.fixture
+def note(request):
+    """note(text): a remark for the report that does not fail the property."""
+    def add(text):
+        if ("note", text) not in request.node.user_properties:
+            request.node.user_properties.append(("note", text))
+    return add
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    outcomes = item.config.harness_outcomes
+    marker = item.get_closest_marker("api")
+    if outcomes is None or marker is None:
+        return
+    name = marker.args[0]
+    notes = [v for k, v in item.user_properties if k == "note"]
+    if rep.when == "call" or (rep.when == "setup" and not rep.passed):
+        if rep.skipped:
+            return
+        exc = call.excinfo.value if call.excinfo is not None else None
+        name = getattr(exc, "blame", None) or name  # the end-to-end check blames by its finding
+        subject = item.config.harness_subject
+        probe = (lambda *args: subject.call(name, *args)) if subject is not None and not rep.passed else None
+        outcomes.record(name, rep.passed, exc, notes if rep.when == "call" else (), probe)
+
+
+def _write_report(config):
+    path = config.getoption("report")
+    if path and config.harness_outcomes is not None:
+        write_atomically(path, config.harness_outcomes.as_json())
+
+
+def _fold_property_failures(config):
+    """Take the properties' failures out of pytest's own listing: the verdict shows them,
+    one message per function (the harness's own tests keep their tracebacks)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not _readable(config):
+        return
+    for key in ("failed", "error"):
+        reports = reporter.stats.get(key, [])
+        judged = [r for r in reports if "api" in getattr(r, "keywords", {})]
+        if judged:
+            reporter.stats[key] = [r for r in reports if r not in judged]
+            reporter.stats.setdefault("failed properties", []).extend(judged)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    _fold_property_failures(config)
+    if config.harness_subject is not None:
+        config.harness_subject.close()
+    outcomes = config.harness_outcomes
+    if outcomes is not None and outcomes.harness_error:
+        session.exitstatus = 2
+        return
+    if outcomes is None or not _judging(config):
+        return
+    _e2e_plot(config)
+    reporting = bool(config.getoption("report"))
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    outcomes.finalize(complete=reporting or interrupted,
+                      why="the run was interrupted" if interrupted else "none of its properties ran")
+    _write_report(config)
+    if reporting and outcomes.verdict != "pass" and session.exitstatus == 0:
+        session.exitstatus = 1  # exit 0 if and only if the verdict is pass
+
+
+def _e2e_plot(config):
+    """The plot of validation accuracy over each grid, beside the report."""
+    path = config.getoption("e2e_plot")
+    if not path and config.getoption("report"):
+        report = Path(config.getoption("report"))
+        path = str(report.with_name(report.stem + ".e2e.png"))
+    if not config.harness_e2e or not path:
+        return
+    from harness.grade import e2e
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        config.harness_e2e_plot = e2e.plot(config.harness_e2e, path, config.harness_e2e_data.name)
+    except Exception as exc:  # the plot is a convenience: its failure must not cost the verdict
+        config.harness_e2e_plot = f"plot: not written ({type(exc).__name__}: {exc})"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    outcomes = config.harness_outcomes
+    if outcomes is not None and outcomes.harness_error:
+        terminalreporter.write_line(outcomes.harness_error, red=True, bold=True)
+        return
+    if outcomes is None or not _judging(config):
+        return
+    if config.harness_e2e:
+        terminalreporter.section("end to end")
+        for result in config.harness_e2e.values():
+            terminalreporter.write_line(result.summary())
+        terminalreporter.write_line(getattr(config, "harness_e2e_plot", None)
+                                    or "plot: none (give --report FILE or --e2e-plot FILE)")
+    failures = failure_lines(outcomes)
+    if failures:
+        terminalreporter.section("what fails, and how to reproduce it")
+        for line in failures:
+            terminalreporter.write_line(line)
+    terminalreporter.section("verdict")
+    for line in summary_lines(outcomes):
+        terminalreporter.write_line(line)
+    if config.getoption("report"):
+        terminalreporter.write_line(f"report: {config.getoption('report')}")
