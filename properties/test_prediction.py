@@ -32,7 +32,7 @@ def predict_repro(W, X, **kw):
 def check_predictions(who, labels, W, X, repro, evidence=None):
     """labels must be an int64 (N,) tensor of a row's argmax (any index tied with it, up to rounding)."""
     def ev_(**facts):  # the caller's evidence (a class's rule) wins over these facts
-        return dict(facts, function=who.split(".")[0], **(evidence or {}))
+        return dict(facts, function=who.split(".")[0], labels=labels, W=W, X=X, **(evidence or {}))
     if type(labels) is not torch.Tensor:
         fail(who, f"must return a torch.Tensor of labels ({SPEC})", [f"got {type_name(labels)}"], repro,
              ev_(rule="form"))
@@ -71,4 +71,4 @@ def test_argmax_of_scores(subject, strict, note, dtype, device, case):
             labels = subject.call(NAME, W, X)
         except (SubmissionError, AssertionError) as exc:
             raise attach_repro(exc, repro)
-        check_predictions(NAME, labels, W, X, repro)
+        check_predictions(NAME, labels, W, X, repro, {"probe": lambda W, X: subject.call(NAME, W, X)})

@@ -118,7 +118,14 @@ out = []
 for job in jobs:
     lines = job["snippet"].splitlines()
     assert lines[0].startswith("PATH = ")
-    source = "\n".join([f"PATH = {job['path']!r}"] + lines[1:])
+    printed = lines[0].split("#")[0].strip()
+    if job["as_printed"]:  # on the graded file: the snippet exactly as the report printed it
+        if printed != f"PATH = {job['path']!r}":
+            out.append(f"error: the repro's {printed} is not the graded file {job['path']!r}")
+            continue
+        source = job["snippet"]
+    else:                  # on the shipped file: only PATH changed, as a student would edit it
+        source = "\n".join([f"PATH = {job['path']!r}"] + lines[1:])
     try:
         exec(compile(source, "<repro>", "exec"), {"__name__": "__repro__"})
         out.append("pass")
@@ -131,8 +138,9 @@ print(json.dumps(out))
 
 
 def test_zoo_repros_check_themselves(zoo_runs, tmp_path):
-    """Each failing function's repro fails on its zoo file (an AssertionError saying expected and
-    got, when the function fails; any exception when it raised) and passes on the shipped code."""
+    """Each failing function's repro, run as printed (its PATH is the graded file), fails on its
+    zoo file (an AssertionError saying expected and got, when the function fails; any exception
+    when it raised) and passes on the shipped code (PATH pointed at it)."""
     jobs = []
     for path in WRONG:
         run = zoo_runs.get(path)
@@ -142,7 +150,7 @@ def test_zoo_repros_check_themselves(zoo_runs, tmp_path):
             if entry["status"] in ("fail", "error") and entry.get("repro"):
                 for target, expect in ((path, entry["status"]), (SHIPPED, "pass")):
                     jobs.append({"snippet": entry["repro"], "path": str(target), "expect": expect,
-                                 "what": f"{path.name}: {name} on {target.name}"})
+                                 "as_printed": target == path, "what": f"{path.name}: {name} on {target.name}"})
     if not jobs:
         pytest.skip("no wrong zoo file selected")
     # the shipped file's module-level seeding must not be a prerequisite: each job seeds itself

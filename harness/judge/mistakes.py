@@ -105,20 +105,26 @@ def _close(got, want, tol) -> bool:
 
 def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_correct_grad=False,
               loss_div="N", grad_div="N", reg_loss=1.0, reg_grad=2.0, sign=1.0, grad="right",
-              shift="row", norm_dim=1, loss_terms="correct", transposed=False):
-    """(loss, dW) in float64 of `model` with the given mistakes put in."""
+              shift="row", norm_dim=1, loss_terms="correct", transposed=False, hinge=True,
+              loss_sign=1.0, weights="mean"):
+    """(loss, dW) in float64 of `model` with the given mistakes put in.
+
+    loss_div, grad_div: what the data loss / gradient is divided by (N, 1, N*C, the number
+    C of classes, the dimension D, N twice). weights="in_loop": the division by N sits in
+    the loop over the examples, so example i (from 0) is divided N - i times. hinge=False:
+    the SVM's margins are summed without max(0, .). loss_sign: the data loss's sign."""
     W, X = W.detach().to("cpu", torch.float64), X.detach().to("cpu", torch.float64)
     y = y.detach().cpu()
-    N, C = X.shape[0], W.shape[1]
+    N, D, C = X.shape[0], X.shape[1], W.shape[1]
     rows = torch.arange(N)
     s = X @ W
     if model == "svm":
         m = s - s[rows, y].unsqueeze(1) + delta
         pos = (m > 0).double()
-        counted = pos.clone()
+        counted = (pos if hinge else torch.ones_like(pos)).clone()
         if not count_correct_loss:
             counted[rows, y] = 0
-        data = float((m * counted).sum())
+        per_row = (m * counted).sum(dim=1)
         g = torch.ones_like(pos) if grad == "all" else pos.clone()
         if not count_correct_grad:
             g[rows, y] = 0
@@ -128,21 +134,28 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
             keep = torch.zeros_like(coeff)
             keep[rows, y] = coeff[rows, y]
             coeff = keep
+        elif grad == "correct_every_class":  # the correct column's update outside the `if`
+            coeff[rows, y] = -(C - 1.0)
     else:
         z = {"row": s - s.max(dim=1, keepdim=True).values, "none": s,
              "global": s - s.max(), "column": s - s.max(dim=0, keepdim=True).values}[shift]
         e = torch.exp(z)
-        p = e / e.sum(dim=norm_dim, keepdim=True)
-        data = float(-torch.log(p).sum()) if loss_terms == "all" else float(-torch.log(p[rows, y]).sum())
+        p = e / (e.sum() if norm_dim == "all" else e.sum(dim=norm_dim, keepdim=True))
+        per_row = -torch.log(p).sum(dim=1) if loss_terms == "all" else -torch.log(p[rows, y])
         coeff = p.clone()
         if grad == "right":
             coeff[rows, y] -= 1
         elif grad == "columns":
             coeff[:, torch.unique(y)] -= 1
+    if weights == "in_loop":  # divided by N after every example: example i, N - i times
+        w = torch.tensor([float(N) ** -(N - i) for i in range(N)], dtype=torch.float64)
+        per_row, coeff = per_row * w, coeff * w.unsqueeze(1)
+        loss_div = grad_div = "1"
+    data = loss_sign * float(per_row.sum())
     data_dW = sign * (X.t() @ coeff)
     if transposed:  # (coeff.T @ X): runs only when D == C
         data_dW = data_dW.t()
-    divide = {"N": N, "1": 1, "NC": N * C}
+    divide = {"N": N, "1": 1, "NC": N * C, "C": C, "D": D, "NN": N * N}
     loss = data / divide[loss_div] + reg_loss * reg * float((W * W).sum())
     dW = data_dW / divide[grad_div] + reg_grad * reg * W
     return loss, dW
@@ -215,12 +228,15 @@ def crash_then_variant(ev, model, **mistake):
 
 
 @recognizer
-def overflow(ev, single_row_breaks: bool):
+def overflow(ev, single_row_breaks: bool, loss_finite=None):
     """Non-finite under huge row offsets; a single huge row alone breaks it (no shift at all)
-    or not (a shift, but by a global max)."""
+    or not (a shift, but by a global max). loss_finite: the loss stays finite (and right)
+    while dW is not (the shift left out of the gradient only), or not."""
     if ev.get("kind") != "loss" or "probe" not in ev:
         return False
     if math.isfinite(ev["loss"]) and bool(torch.isfinite(ev["dW"]).all()):
+        return False
+    if loss_finite is not None and math.isfinite(ev["loss"]) != loss_finite:
         return False
     W, X, y, reg = ev["W"], ev["X"], ev["y"], ev["reg"]
     top = int(torch.argmax((X.double() @ W.double()).max(dim=1).values))
@@ -231,18 +247,99 @@ def overflow(ev, single_row_breaks: bool):
 
 # ---------------------------------------------------------------- sampling
 
+def _rows_probe(ev):
+    """draw(n, batch_size, seed) -> the rows drawn: the sampling property's probe, or, after
+    an error (where the probe is the plain call), one built on it (unseeded: the seed is not
+    the submission's to set there, so only facts that hold for every draw use it)."""
+    if ev.get("kind") != "error":
+        return ev["probe"]
+
+    def draw(n, batch_size, seed):
+        X = torch.cat([torch.arange(n, dtype=torch.float64).unsqueeze(1),
+                       torch.zeros(n, 1, dtype=torch.float64)], dim=1)
+        X_batch, _ = ev["probe"](X, torch.zeros(n, dtype=torch.long), n, batch_size)
+        return X_batch[:, 0].long().tolist()
+    return draw
+
+
 @recognizer
-def sampler(ev, deterministic=None, distinct=None):
-    """Probe the sampler: the same rows for two seeds (no randomness), or never a repeated
-    row when batch_size == num_train (drawn without replacement)."""
+def sampler(ev, deterministic=None, distinct=None, below_batch_size=None):
+    """Probe the sampler: the same rows for two seeds (no randomness), never a repeated row
+    when batch_size == num_train (drawn without replacement), or, from 40 rows, only rows
+    below batch_size = 4 in 10 draws (indices drawn below batch_size: a uniform sampler does
+    so with probability 10^-40)."""
     if "probe" not in ev:
         return False
+    draw = _rows_probe(ev)
     if deterministic is not None:
-        a, b = ev["probe"](10, 5, 1), ev["probe"](10, 5, 2)
+        if ev.get("kind") == "error":
+            return False
+        a, b = draw(10, 5, 1), draw(10, 5, 2)
         if (a == b == list(range(5))) != deterministic:
             return False
     if distinct is not None:
-        rows = ev["probe"](20, 20, 3)
+        rows = draw(20, 20, 3)
         if (len(set(rows)) == len(rows) == 20) != distinct:
             return False
+    if below_batch_size is not None:
+        rows = [r for seed in range(10) for r in draw(40, 4, seed)]
+        if all(0 <= r < 4 for r in rows) != below_batch_size:
+            return False
     return True
+
+
+# -------------------------------------------------------------- prediction
+
+def _predict_matches(what, labels, W, X) -> Optional[bool]:
+    """True/False: the labels are/are not what the mistake gives on W, X (up to the rounding of
+    the scores in W's dtype); None: here the mistake gives the right labels too."""
+    from harness.tolerance import argmax_slack
+    if type(labels) is not torch.Tensor:
+        return False
+    scores = X.detach().double().cpu() @ W.detach().double().cpu()
+    slack = argmax_slack(W, X, W.dtype)
+    got = labels.detach().cpu()
+    right = scores.argmax(dim=1)
+    if what == "max_values":
+        want = scores.max(dim=1).values
+        if torch.equal(want, right.double()):
+            return None
+        if got.shape != want.shape or not got.is_floating_point():
+            return False
+        return bool(((got.double() - want).abs() <= slack.max(dim=1).values).all())
+    if what == "column_argmax":
+        if scores.shape[0] == scores.shape[1] and torch.equal(scores.argmax(dim=0), right):
+            return None
+        if got.dim() != 1 or got.shape[0] != scores.shape[1] or got.is_floating_point():
+            return False
+        if bool(((got < 0) | (got >= scores.shape[0])).any()):
+            return False
+        chosen = scores.gather(0, got.long().unsqueeze(0)).squeeze(0)
+        return bool(((scores.max(dim=0).values - chosen) <= slack.max(dim=0).values).all())
+    return False
+
+
+@recognizer
+def predicted(ev, what):
+    """The labels that came back are what the mistake gives on the counterexample, and (when
+    the submission can be probed) on one richer case, 5 examples and 4 classes, where the
+    mistake and the right labels differ: "max_values" the row maxima of the scores
+    (torch.max(...)[0], the values, not the indices), "column_argmax" the argmax over the
+    examples (dim=0) instead of over the classes. Where the counterexample cannot tell
+    (all scores 0: the maxima are the labels 0.0), only the probe decides."""
+    W, X = ev.get("W"), ev.get("X")
+    if W is None or X is None:
+        return False
+    here = _predict_matches(what, ev.get("labels"), W, X)
+    if here is False:
+        return False
+    probed = None
+    if "probe" in ev:
+        gen = torch.Generator().manual_seed(0)
+        Wp = torch.randn(3, 4, generator=gen, dtype=torch.float64).to(W.dtype).to(W.device)
+        Xp = (2 * torch.randn(5, 3, generator=gen, dtype=torch.float64)).to(W.dtype).to(W.device)
+        try:
+            probed = _predict_matches(what, ev["probe"](Wp, Xp), Wp, Xp)
+        except Exception:
+            probed = None
+    return probed is True if here is None else probed is not False
