@@ -44,7 +44,7 @@ class CheckResult:
         return self.verdict == "pass" and self.returncode == 0
 
     def _outcomes(self):
-        """The report's fields under the names harness.report's text views read."""
+        """The report's fields under the names harness.grade.report's text views read."""
         functions = self.report["functions"]
         return SimpleNamespace(verdict=self.report["verdict"], module_path=self.report["module"],
                                policy=self.report["policy"], isolation=self.report["isolation"],

@@ -98,7 +98,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
     config.addinivalue_line("markers", "slow: the full tier only (README, \"The two tiers\"); "
                                        "-m 'not slow' is the fast tier")
-    config.harness_e2e = {}          # classifier -> harness.e2e.GridResult
+    config.harness_e2e = {}          # classifier -> harness.grade.e2e.GridResult
     config.harness_e2e_data = None
     if _readable(config):  # float32 remarks are notes in the verdict, not warnings
         config.addinivalue_line("filterwarnings", "ignore::harness.errors.Float32Warning")

@@ -293,7 +293,7 @@ def sampler(ev, deterministic=None, distinct=None, below_batch_size=None):
 def _predict_matches(what, labels, W, X) -> Optional[bool]:
     """True/False: the labels are/are not what the mistake gives on W, X (up to the rounding of
     the scores in W's dtype); None: here the mistake gives the right labels too."""
-    from harness.tolerance import argmax_slack
+    from harness.judge.tolerance import argmax_slack
     if type(labels) is not torch.Tensor:
         return False
     scores = X.detach().double().cpu() @ W.detach().double().cpu()

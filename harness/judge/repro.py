@@ -124,7 +124,7 @@ def check(call, W, X, y, reg, expected_loss, allowed_loss, expected_dW, allowed_
 
 
 def loss_case_lines(call: str, case: dict) -> str:
-    """One call of check(...) with the case's literals (from harness.compare.loss_repro)."""
+    """One call of check(...) with the case's literals (from harness.judge.compare.loss_repro)."""
     case = dict(case)
     allowed = case["allowed_dW"]
     if allowed.numel() and bool((allowed == allowed.flatten()[0]).all()):

@@ -10,7 +10,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from harness.api import NAMES
 
-# The catalogue's one line per mistake, read from the data itself: harness.mistakes imports
+# The catalogue's one line per mistake, read from the data itself: harness.judge.mistakes imports
 # torch for its recognizers, and merging shards needs no torch.
 CATALOGUE = Path(__file__).resolve().parents[2] / "judge" / "mistakes.toml"
 LOOKS_LIKE: Dict[str, str] = {m["id"]: m["looks_like"] for m in tomllib.loads(CATALOGUE.read_text())["mistake"]}
