@@ -71,7 +71,13 @@ def _floor_seconds(W, X, repeat=5) -> float:
 
 
 @pytest.mark.parametrize("row", names(VECTORIZED_LOSSES))
-def test_time_at_large_n_is_not_a_loop(subject, row):
+def test_time_at_large_n_is_not_a_loop(request, subject, row):
+    # Once the work or the source check has found the loop, this call adds nothing to the
+    # verdict, and a loop over TIMED_N examples can outlast the call timeout on a loaded
+    # machine, which would turn that named failure into an error (softmax_vec_calls_naive).
+    outcomes = request.config.harness_outcomes
+    if outcomes is not None and any(RULE.split("{}")[0] in m for m in outcomes.messages[row.name]):
+        pytest.skip(f"{row.name} already fails the vectorization rule")
     gen = torch.Generator().manual_seed(TIMED_N)
     W = torch.randn(TIMED_D, TIMED_C, generator=gen, dtype=torch.float64)
     X = torch.randn(TIMED_N, TIMED_D, generator=gen, dtype=torch.float64)
