@@ -1,5 +1,5 @@
 """CPU-seconds and wall seconds per graded submission, as batch mode grades them
-(README, "CPU per submission"): one submission at a time, N times each, median.
+(docs/maintainers.md, "CPU per submission"): one submission at a time, N times each, median.
 
     python benchmarks/grading_cost.py [--runs 10] [--mode fork|subprocess] [FILE ...]
 

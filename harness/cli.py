@@ -1,5 +1,5 @@
 """`python -m harness` (installed: `lc-harness`): the harness's commands by what the user
-does. Each is a short way to a command the README also gives in full:
+does. Each is a short way to a command docs/students.md and docs/graders.md also give in full:
 
   check FILE [OPTION...]     the single-file command, warm (harness/grade/warm.py): as
                              `python -m pytest properties --impl FILE [OPTION...]`

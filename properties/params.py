@@ -27,7 +27,7 @@ def api(name):
     return pytest.mark.api(name)
 
 
-# The Hypothesis budget is spent where mistakes are found (README, "CPU per submission").
+# The Hypothesis budget is spent where mistakes are found (docs/maintainers.md, "CPU per submission").
 # A property that compares a function with its oracle on general inputs runs the
 # profile's max_examples (25 in `ci`). The others -- a relation between two calls, a
 # special input (zero weights, ties at the hinge, huge row offsets), a class method that

@@ -64,7 +64,7 @@ def _as_a_docker_grader(command: list, user: bool = False) -> list:
 
 
 def _grade(tmp_path, impl, *extra, user=False, env=None):
-    """(exit status, report or None, output) of one grading, as the README's command."""
+    """(exit status, report or None, output) of one grading, as docs/students.md's command."""
     # pytest's tmp_path, and TMPDIR itself where it is private, are closed to others
     out = Path(tempfile.mkdtemp(prefix="lc-isolation-", dir=sandbox.workers_tempdir()))
     out.chmod(0o777)

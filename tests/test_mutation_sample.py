@@ -4,7 +4,7 @@ the property suite, through the harness's real entry point, so a change that wea
 properties fails CI. The unmutated subject must pass, or every kill would mean nothing.
 Cost: 230 CPU-seconds measured (31 harness runs), about 2 minutes on 2 free cores; the
 fast tier grades the unmutated subject and one mutant.
-The full run is `tox -e mutation` (README, "Mutation testing")."""
+The full run is `tox -e mutation` (docs/maintainers.md, "Mutation testing")."""
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor

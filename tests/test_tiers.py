@@ -1,4 +1,4 @@
-"""The two tiers (README, "The two tiers"): the fast one, `pytest -m "not slow"`, is the
+"""The two tiers (docs/maintainers.md, "The two tiers"): the fast one, `pytest -m "not slow"`, is the
 inner loop and must still cover every test module; the full one is CI's."""
 import subprocess
 import sys

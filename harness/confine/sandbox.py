@@ -1,6 +1,6 @@
 """How the worker is confined: the isolation levels and the command line that gives them.
 
-Three levels, best first (SPEC-free; the README's "Isolation" says what each stops):
+Three levels, best first (SPEC-free; docs/design-and-security.md, "Isolation", says what each stops):
 - "sandbox": the worker runs under bubblewrap (bwrap), in namespaces of its own (user,
   mount, PID, network, IPC, UTS, cgroup), with no capabilities, as uid/gid 65534. It sees
   /usr (and the loader's symlinks), the Python installation and its site-packages, all

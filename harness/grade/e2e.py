@@ -8,7 +8,7 @@ num_iters)`, reads back the trained `W` and measures the validation accuracy
 itself (argmax of X_val @ W; the submission's own accounting is judged by
 properties/test_search.py). The best of the grid must reach the threshold.
 
-Thresholds (see THRESHOLDS and the README's "End to end" section for the
+Thresholds (see THRESHOLDS and docs/maintainers.md, "The end-to-end check", for the
 calibration): digits at NUM_ITERS iterations; CIFAR-10 at the course's 2000
 iterations and its own targets (0.37 SVM, 0.36 softmax).
 """
@@ -22,7 +22,7 @@ LOSS_OF = {"LinearSVM": "svm_loss_vectorized", "Softmax": "softmax_loss_vectoriz
 SEED = 0
 
 # Digits: calibrated on the shipped implementation and tests/zoo/right/* over repeated
-# seeds (tests/e2e_calibration.py; numbers in the README). CIFAR-10: the course's targets.
+# seeds (tests/e2e_calibration.py; numbers in docs/maintainers.md). CIFAR-10: the course's targets.
 DIGITS = dict(num_iters=200, thresholds={"LinearSVM": 0.90, "Softmax": 0.90},
               calibration="correct grids reach at least 0.963 over 3 seeds (margin 0.063), "
                           "grids that cannot train at most 0.857 (margin 0.043)")

@@ -96,7 +96,7 @@ def _readable(config) -> bool:
 def pytest_configure(config):
     config.addinivalue_line("markers", "api(name): the API name a property judges")
     config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
-    config.addinivalue_line("markers", "slow: the full tier only (README, \"The two tiers\"); "
+    config.addinivalue_line("markers", "slow: the full tier only (docs/maintainers.md, \"The two tiers\"); "
                                        "-m 'not slow' is the fast tier")
     config.harness_e2e = {}          # classifier -> harness.grade.e2e.GridResult
     config.harness_e2e_data = None

@@ -1,5 +1,5 @@
-"""The single-file command, warm: `python -m harness check FILE` (README, "Checking a
-file"). A student runs it after every edit; a fresh `python -m pytest properties` pays
+"""The single-file command, warm: `python -m harness check FILE` (docs/students.md, "The warm
+command"). A student runs it after every edit; a fresh `python -m pytest properties` pays
 each time for what does not judge (importing torch twice, pytest, Hypothesis, the
 harness). Here the first run starts a grading server for this user, this checkout and
 this environment, which imports all of that once and keeps a worker zygote

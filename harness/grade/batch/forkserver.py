@@ -1,7 +1,7 @@
 """Batch mode's fork server: one process that imports what every grading run needs
 (torch, pytest, Hypothesis, the harness, the properties) once, then forks one grading run
 per submission, so a class pays for those imports once rather than once per student
-(measured: 1.8 CPU-seconds of each grading run; README, "CPU per submission").
+(measured: 1.8 CPU-seconds of each grading run; docs/maintainers.md, "CPU per submission").
 
 A forked grading run is the single-file command exactly: `pytest.main(ARGS)` with the
 batch child command's arguments (harness.grade.batch.launch.child_command), in a session of its own,
