@@ -4,12 +4,11 @@ displays."""
 import sys
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
 
 from tests.harness_run import ROOT
-
-nbformat = pytest.importorskip("nbformat", reason="the notebook test needs requirements-e2e.txt")
-nbclient = pytest.importorskip("nbclient", reason="the notebook test needs requirements-e2e.txt")
 
 WRONG = ROOT / "tests" / "zoo" / "wrong" / "svm_vec_reg_grad_not_doubled.py"
 RIGHT = ROOT / "tests" / "zoo" / "right" / "onehot_gather_logsoftmax.py"

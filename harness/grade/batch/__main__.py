@@ -18,7 +18,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     joining = commands.add_parser(
         "merge", help="join the report folders of the shards of one class into one summary",
         description="Join the report folders of `--shard 1/N` ... `--shard N/N` runs into one "
-                    "summary.csv and summary.md (the rows in the order an unsharded run gives), "
+                    "summary.csv, summary.md and summary.html (the rows in the order an unsharded run gives), "
                     "with every submission's report and log. Exit status: 0 if every submission "
                     "passes, 1 if any does not, 2 if the folders are not every shard of one class.")
     joining.add_argument("folders", nargs="+", type=Path, metavar="DIR")
