@@ -4,6 +4,8 @@ off (HARNESS_E2E=0) for those runs; tests/test_end_to_end.py turns it on explici
 (--e2e, -m e2e) and checks that both paths pass it on by default."""
 import os
 
+import pytest
+
 os.environ["HARNESS_E2E"] = "0"
 
 
@@ -15,8 +17,8 @@ os.environ["HARNESS_E2E"] = "0"
 SAME_WORKER = {"test_hostile": "attacks", "test_resources": "attacks"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (its hook is registered first)
 def pytest_collection_modifyitems(config, items):
-    import pytest
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else None
         if module is not None and item.nodeid.startswith("tests/"):
