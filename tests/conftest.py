@@ -15,11 +15,19 @@ os.environ["HARNESS_E2E"] = "0"
 # and tests/test_resources.py count the processes that a grading leaves behind: they
 # share a worker, so that neither counts the other's.
 SAME_WORKER = {"test_hostile": "attacks", "test_resources": "attacks"}
+# xdist hands out the groups in the order of the items: the longest first (the ci log's
+# --durations), so that none of them starts last and runs alone at the end.
+LONGEST_FIRST = ("attacks", "test_zoo", "test_mutation_sample", "test_end_to_end", "test_batch",
+                 "test_integrations", "test_zygote", "test_isolation", "test_notebook", "test_warm")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (its hook is registered first)
 def pytest_collection_modifyitems(config, items):
+    groups = {}
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else None
         if module is not None and item.nodeid.startswith("tests/"):
-            item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(module, module)))
+            groups[item] = SAME_WORKER.get(module, module)
+            item.add_marker(pytest.mark.xdist_group(groups[item]))
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(groups.get(item), len(rank)))  # stable: each module's order kept

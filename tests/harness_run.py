@@ -67,7 +67,7 @@ def selected_paths(request, test_name: str, **where) -> list:
 
 
 def grade_in_batch(paths, out_dir: Path, extra=(), strict=(), env=None, timeout=600) -> dict:
-    """Grade `paths` as batch mode does (harness/batch.py: grading runs forked from one fork
+    """Grade `paths` as batch mode does (harness/grade/batch/: grading runs forked from one fork
     server, their workers from one worker zygote), one per core: {path: Run}. It judges with
     the single-file command's own code at a third of its CPU (docs/maintainers.md, "CPU per submission").
     `strict`: the paths graded with --strict."""

@@ -5,7 +5,7 @@ whatever its style, passes. Each file's header says which:
     # zoo-mistake: ID                (wrong files: the catalogue entry, harness/mistakes.toml)
     # zoo-policy: strict             (optional: graded with --strict)
 
-Cost: grading the ~90 files is the bulk, in batch mode (harness/batch.py: forked grading
+Cost: grading the ~100 files is the bulk, in batch mode (harness/grade/batch/: forked grading
 runs and workers, about 4 CPU-seconds each, two at a time; the single-file command's own
 judging code, which tests/test_interface.py and the hostile set run as students do);
 running every failing function's repro twice (the zoo file, then the shipped

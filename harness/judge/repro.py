@@ -16,7 +16,7 @@ from typing import Optional
 
 import torch
 
-TARGET: Optional[Path] = None   # the file under test (set once per run by conftest.py)
+TARGET: Optional[Path] = None   # the file under test (set once per run by harness/grade/plugin.py)
 
 # Loads the file as the grader's worker does (harness/worker_main.py): its folder first on
 # sys.path and the module registered as linear_classifier (a dataclass, pickling or an
