@@ -41,7 +41,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not rest or rest[0].startswith("-"):
             print("usage: python -m harness grade FOLDER|'GLOB' [--report-dir DIR] [OPTION...]", file=sys.stderr)
             return 2
-        args = ["properties"] + warm.absolute(["--impl", rest[0], *rest[1:]], os.getcwd())
+        args = [*warm.locate.PYTEST_ARGS] + warm.absolute(["--impl", rest[0], *rest[1:]], os.getcwd())
         return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=warm.ROOT)
     if command == "merge":
         from harness.grade.batch.__main__ import main as batch_main

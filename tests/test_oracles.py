@@ -8,7 +8,8 @@ from hypothesis import assume, given, settings
 import pytest
 
 from properties.strategies import loss_cases
-from reference import alternatives, losses
+from reference import losses
+from tests import alternatives
 
 ROUTES = {"svm": alternatives.svm_loss_autograd, "softmax": alternatives.softmax_loss_autograd}
 

@@ -31,11 +31,12 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import List, NamedTuple, Optional
+from harness.confine import locate
 from harness.errors import IsolationError
 
 LEVELS = ("sandbox", "unprivileged-user", "process")   # best first
 CHOICES = ("auto", "require") + LEVELS                # --isolation
-ROOT = Path(__file__).resolve().parents[2]         # this checkout: never visible to the worker
+ROOT = locate.checkout()  # this checkout: never visible to the worker (None: an installed copy)
 NOBODY = 65534
 # A batch's uids/gids at the "unprivileged-user" level: one per submission, from here up
 # (HARNESS_BATCH_UID moves it). 0x70000000 lies above what systemd gives containers
@@ -95,7 +96,7 @@ def _read_only_paths() -> List[str]:
     """Top-level system paths, then the Python installation, never this checkout itself."""
     paths = []
     for p in _python_paths():
-        if Path(p) == ROOT or ROOT.is_relative_to(Path(p)):
+        if ROOT is not None and (Path(p) == ROOT or ROOT.is_relative_to(Path(p))):
             continue  # a path that holds the checkout would show it; its parts are bound below it
         if not any(p == q or p.startswith(q + os.sep) for q in paths):
             paths.append(p)

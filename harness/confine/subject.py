@@ -20,14 +20,18 @@ from typing import Any, List, Optional
 import torch
 
 from harness.api import NAMES
+from harness.confine import locate
 from harness.confine.worker_main import describe
 from harness.errors import HarnessInputError, MissingName, SubmissionError
 
-SHIPPED = Path(__file__).resolve().parents[2] / "implementations" / "linear_classifier.py"
+SHIPPED = locate.shipped()  # the full tree only: the student edition ships no solution
 
 
 def check_file(path: Optional[str]) -> Path:
     """The file to grade, or a one-line HarnessInputError."""
+    if not path and not SHIPPED.exists():
+        raise HarnessInputError("give the file to grade: --impl PATH/linear_classifier.py (this "
+                                "installation ships no implementation of its own)")
     file = Path(path).expanduser() if path else SHIPPED
     if not file.exists():
         raise HarnessInputError(f"no such file: {file}")

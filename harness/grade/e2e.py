@@ -168,9 +168,9 @@ def load(cifar_dir: Optional[str] = None) -> Data:
 
 
 def shipped_grid(search: str):
-    """The shipped implementation's grid (trusted code, imported here)."""
-    from harness.confine.subject import load_module
-    return tuple(as_list(v) for v in getattr(load_module(None), search)())
+    """The shipped implementation's grid (as data: harness/judge/shipped.json)."""
+    from harness.judge import shipped
+    return tuple(as_list(v) for v in shipped.grid(search))
 
 
 OFF_ENV = "HARNESS_E2E"  # "0": batch grading and run_autograder leave the check out

@@ -22,7 +22,9 @@ from harness.grade.report import failure_lines, summary_lines
 
 # Where `python -m pytest properties` runs from: the folder that holds conftest.py and
 # properties/ (the checkout).
-ROOT = Path(__file__).resolve().parents[2]
+from harness.confine import locate
+
+ROOT = locate.root()  # the checkout, or where the harness is installed
 STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "missing": "#9a6700",
                   "not run": "#57606a"}
 

@@ -1,6 +1,12 @@
 """The harness's pytest plugin: the switches --impl (the module under test), --strict (the
 policy), --report (the JSON verdict), the Hypothesis profiles, and the hooks that turn a
-session's outcomes into the verdict. Loaded by the root conftest.py (pytest_plugins)."""
+session's outcomes into the verdict. Loaded by the root conftest.py (pytest_plugins) in a
+checkout, and by the `pytest11` entry point of an installed copy, under the same name (this
+module's), so that a checkout with the package installed too registers it once.
+
+Installed, it is loaded in every pytest run of that environment: there it stays inert (its
+options exist, nothing else: no worker, no report, no output, no Hypothesis profile, no
+markers) unless the run is the harness's (_active)."""
 import os
 import signal
 import threading
@@ -10,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from harness.grade import batch
-from harness.confine import limits as bounds, sandbox
+from harness.confine import limits as bounds, locate, sandbox
 from harness.judge import repro
 from harness.grade.report import Outcomes, failure_lines, summary_lines, write_atomically
 from harness.confine.worker import open_subject
@@ -27,7 +33,22 @@ settings.register_profile("dev", max_examples=25, **_common)
 settings.register_profile("ci", max_examples=25, derandomize=True, database=None,
                           phases=[p for p in Phase if p is not Phase.explain], **_common)
 settings.register_profile("thorough", max_examples=400, **_common)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def _active(config) -> bool:
+    """True when this run is the harness's: --impl or --report given, pytest's rootdir is
+    the checkout this plugin comes from (all of its runs there: properties/ and tests/), or
+    a path on the command line lies in (or holds) the property suite it belongs to."""
+    if config.getoption("impl", None) or config.getoption("report", None):
+        return True
+    if locate.checkout() is not None and Path(str(config.rootpath)).resolve() == locate.checkout():
+        return True
+    suite = locate.root() / "properties"
+    for arg in config.args:
+        path = Path(str(config.invocation_params.dir), arg.split("::", 1)[0]).resolve()
+        if path == suite or suite in path.parents or path in suite.parents:
+            return True
+    return False
 
 # The function budget: a correct file's busiest function takes under 1 s of worker time in
 # all (measured: 0.3-0.7 s), so 15 s is 20 times that; four slow functions of a hostile file
@@ -94,6 +115,15 @@ def _readable(config) -> bool:
 
 
 def pytest_configure(config):
+    config.harness_outcomes = None
+    config.harness_subject = None
+    config.harness_e2e = {}
+    config.harness_e2e_data = None
+    config.harness_active = _active(config)
+    if not config.harness_active:
+        return
+    if not config.getoption("--hypothesis-profile", None):  # given: Hypothesis loads it
+        settings.load_profile("ci" if os.environ.get("CI") else "dev")
     config.addinivalue_line("markers", "api(name): the API name a property judges")
     config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
     config.addinivalue_line("markers", "slow: the full tier only (docs/maintainers.md, \"The two tiers\"); "
@@ -132,6 +162,8 @@ def e2e_enabled(config) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    if not config.harness_active:
+        return
     # The end-to-end properties: deselected unless asked for (the default run stays as
     # fast as it was), and last, so that what they blame knows every other verdict.
     if not e2e_enabled(config):
@@ -147,6 +179,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionstart(session):
+    if not session.config.harness_active:
+        return
     if session.config.getoption("shard") and not batch.is_batch(session.config.getoption("impl")):
         raise pytest.UsageError("--shard K/N is for batch mode (--impl FOLDER or 'GLOB')")
     if batch.is_batch(session.config.getoption("impl")):  # a folder or a glob: harness/grade/batch/
@@ -219,6 +253,8 @@ def _e2e_data(config, limits):
 
 
 def pytest_report_header(config):
+    if not config.harness_active:
+        return []
     from hypothesis import settings as current
     subject = config.harness_subject
     isolation = config.harness_outcomes.isolation if config.harness_outcomes else "-"
@@ -298,6 +334,8 @@ def _fold_property_failures(config):
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    if not config.harness_active:
+        return
     _fold_property_failures(config)
     if config.harness_subject is not None:
         config.harness_subject.close()

@@ -31,7 +31,9 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness.confine import locate
+
+ROOT = locate.root()  # the checkout, or where the harness is installed
 DIR_ENV = "HARNESS_WARM_DIR"        # where the servers' sockets and logs live
 IDLE_ENV = "HARNESS_WARM_IDLE"      # seconds a server waits for its next run
 DEFAULT_IDLE_S = 900.0
@@ -156,7 +158,7 @@ def through_server(args: Sequence[str]) -> int:
 def run(args: Sequence[str], fresh: bool = False) -> int:
     """The single-file command with `args` (as after `python -m pytest properties`):
     warm unless `fresh`, or where no server can be had (said on stderr)."""
-    args = ["properties"] + absolute(args, os.getcwd())
+    args = [*locate.PYTEST_ARGS] + absolute(args, os.getcwd())
     if not fresh:
         try:
             return through_server(args)

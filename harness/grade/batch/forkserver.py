@@ -41,7 +41,8 @@ def _preload(root: str) -> None:
     if root not in sys.path:
         sys.path.insert(0, root)
     for name in PRELOAD:
-        importlib.import_module(name)
+        if name != "conftest" or os.path.isfile(os.path.join(root, "conftest.py")):  # none installed
+            importlib.import_module(name)
     import properties
     for info in pkgutil.iter_modules(properties.__path__):
         if not info.name.startswith("test_"):  # helpers only: no @given in them

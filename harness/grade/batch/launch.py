@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from harness.api import NAMES
+from harness.confine import locate
 from harness.confine.process import stat_fields
 from harness.grade.atomic import write_json as write_atomically  # noqa: F401 (no torch: merge uses it)
 
-ROOT = Path(__file__).resolve().parents[3]  # this checkout (harness/grade/batch/ is three below it)
+ROOT = locate.root()  # the checkout, or where the harness is installed (harness/confine/locate.py)
 DEFAULT_PROFILE = "ci"  # derandomized: a student's result does not depend on the run
 DEFAULT_TIMEOUT_S = 600.0
 TIMEOUT_ENV = "HARNESS_BATCH_TIMEOUT"

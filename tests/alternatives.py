@@ -1,4 +1,6 @@
-"""Independent formulations, used only by tests/ to check the oracles in losses.py.
+"""Independent formulations, used only by tests/ to check the oracles in reference/losses.py
+(kept out of reference/: an autograd loss is a vectorized answer under another name, and
+reference/ ships in the student edition).
 
 Two routes that share no code with the loops: PyTorch's own loss functions
 differentiated by autograd, and central finite differences of the oracle's loss.
