@@ -3,14 +3,18 @@
     errors.py      every exception of the harness (a leaf: imports nothing)
     api.py         the table of the API under test, one row per name (a leaf)
     judge/         pure functions of values: tolerance, compare, policy, mistakes(.toml),
-                   signatures, static_checks, efficiency, repro
+                   signatures, static_checks, efficiency, repro, shipped(.json: what the
+                   shipped implementation gives, as data for the student edition)
     confine/       the trust boundary: subject, worker (open_subject), script (the worker's
-                   source), zygote, sandbox, limits, process, spies; and what runs inside
+                   source), zygote, sandbox, limits, process, spies, locate (where the
+                   checkout or the installed copy is); and what runs inside
                    the worker: wire, counting, worker_main, zygote_main (stdlib, numpy and
                    torch only)
     grade/         the pytest plugin, report, atomic (whole-file writes), e2e, datasets, and
                    batch/ (discover, shard, launch, grader, forkserver, progress, summary,
-                   session, merge, __main__)
+                   session, merge, summary_html, __main__), warm (the warm single-file
+                   command's server), notebook (check() in a notebook cell)
+    cli.py         `python -m harness` / `lc-harness`: check, grade, merge, stop
     batch.py       `python -m harness.batch merge DIR...` (a shim over grade/batch/)
 
 The import rule (tests/test_layout.py enforces it, function-level imports included):
