@@ -51,3 +51,26 @@ def call_loss(subject, row, W, X, y, reg, call=None, method_of=None):
              ["dW shares its memory with W: return a new tensor"], repro,
              dict(ev, kind="mutation", input="W", aliased=True))
     return loss, dW, repro
+
+
+# Two sizes for counting a loss's work (harness/confine/counting.py): a loop over examples
+# adds at least one tensor operation, or one line run, per example.
+WORK_SIZES = (8, 32)
+
+
+def work_at(subject, name, N, D=5, C=4) -> dict:
+    """The counters of one call of `name` with N examples (fixed inputs, in the worker)."""
+    gen = torch.Generator().manual_seed(N)
+    W = torch.randn(D, C, generator=gen, dtype=torch.float64)
+    X = torch.randn(N, D, generator=gen, dtype=torch.float64)
+    y = torch.randint(C, (N,), generator=gen)
+    return subject.count_work(name, W, X, y, 0.1)
+
+
+def work_growth(subject, name) -> list:
+    """(what, unit, small, large) for each counter that grows from N=8 to N=32: empty for
+    vectorized code."""
+    small, large = (work_at(subject, name, n) for n in WORK_SIZES)
+    return [(what, unit, small[what], large[what])
+            for what, unit in (("ops", "tensor operations dispatched"), ("lines", "lines of Python run"))
+            if large[what] > small[what]]

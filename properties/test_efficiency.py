@@ -17,6 +17,7 @@ from harness.api import VECTORIZED_LOSSES
 from harness.confine.counting import counting
 from harness.judge import shipped
 from harness.judge.efficiency import COUNTERS, compare
+from properties.loss_calls import work_growth
 from properties.params import names
 
 # The scores (N x C) weigh as much as W (D x C) and several times more than a row of X,
@@ -48,6 +49,11 @@ def test_efficiency_note(subject, note, row):
     if subject.shipped:
         return  # the reference against itself says nothing
     try:
+        # A loop over examples (the vectorization properties fail it) is not measured at
+        # N=1000: under its counters it dispatches 100 000 operations and more, which can
+        # outlast the call timeout on a loaded machine and turn that named failure into an error.
+        if work_growth(subject, row.name):
+            return
         got = subject.count_work(row.name, *_inputs())
         got = {k: int(got[k]) for k in COUNTERS}
     except Exception:  # noqa: BLE001 - a note only: the other properties judge a call that fails

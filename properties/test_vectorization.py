@@ -19,9 +19,9 @@ from harness.api import VECTORIZED_LOSSES
 from harness.judge.compare import fail
 from harness.judge.repro import vectorized_snippet
 from harness.judge.static_checks import vectorization_findings
+from properties.loss_calls import WORK_SIZES, work_growth
 from properties.params import names
 
-SIZES = (8, 32)  # a loop over examples adds at least one op (or line) per example
 REWRITE = "rewrite the loop over examples as whole-matrix operations (X @ W, masks, gather)"
 RULE = "is not vectorized: {} (SPEC.md, Losses: no Python loop over examples; do not call the naive version)"
 # The timing check. Calibrated on this 2-core machine under load 5 (median of the zoo's
@@ -33,22 +33,12 @@ TIMED_N, TIMED_D, TIMED_C = 32768, 16, 10
 TIME_LIMIT_FLOORS = 400
 
 
-def _work(subject, name, N, D=5, C=4):
-    gen = torch.Generator().manual_seed(N)
-    W = torch.randn(D, C, generator=gen, dtype=torch.float64)
-    X = torch.randn(N, D, generator=gen, dtype=torch.float64)
-    y = torch.randint(C, (N,), generator=gen)
-    return subject.count_work(name, W, X, y, 0.1)
-
-
 @pytest.mark.parametrize("row", names(VECTORIZED_LOSSES))
 def test_work_does_not_grow_with_n(subject, row):
-    small, large = (_work(subject, row.name, n) for n in SIZES)
-    for what, unit in (("ops", "tensor operations dispatched"), ("lines", "lines of Python run")):
-        if large[what] > small[what]:
-            fail(row.name, RULE.format("its work grows with the number of examples N"),
-                 [f"{unit}: {small[what]} at N = {SIZES[0]}, {large[what]} at N = {SIZES[1]}", REWRITE],
-                 vectorized_snippet(row.name))
+    for what, unit, small, large in work_growth(subject, row.name):
+        fail(row.name, RULE.format("its work grows with the number of examples N"),
+             [f"{unit}: {small} at N = {WORK_SIZES[0]}, {large} at N = {WORK_SIZES[1]}", REWRITE],
+             vectorized_snippet(row.name))
 
 
 @pytest.mark.parametrize("row", names(VECTORIZED_LOSSES))
