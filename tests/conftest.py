@@ -16,7 +16,9 @@ os.environ["HARNESS_E2E"] = "0"
 # share a worker, so that neither counts the other's.
 SAME_WORKER = {"test_hostile": "attacks", "test_resources": "attacks"}
 # xdist hands out the groups in the order of the items: the longest first (the ci log's
-# --durations), so that none of them starts last and runs alone at the end.
+# --durations), so that none of them starts last and runs alone at the end. The property
+# suite stays first: its subject (the shipped implementation's worker) is opened when the
+# session starts, and --submission-budget (300 s of wall time) counts from then.
 LONGEST_FIRST = ("attacks", "test_zoo", "test_mutation_sample", "test_end_to_end", "test_batch",
                  "test_integrations", "test_zygote", "test_isolation", "test_notebook", "test_warm")
 
@@ -29,5 +31,6 @@ def pytest_collection_modifyitems(config, items):
         if module is not None and item.nodeid.startswith("tests/"):
             groups[item] = SAME_WORKER.get(module, module)
             item.add_marker(pytest.mark.xdist_group(groups[item]))
-    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(groups.get(item), len(rank)))  # stable: each module's order kept
+    rank = {group: i + 1 for i, group in enumerate(LONGEST_FIRST)}
+    # stable: each module's order kept; the properties (no group) 0, the rest after the longest
+    items.sort(key=lambda item: 0 if item not in groups else rank.get(groups[item], len(rank) + 1))
