@@ -9,7 +9,9 @@ import pytest
 os.environ["HARNESS_E2E"] = "0"
 
 
-# Run with pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run does), each test module goes
+# Run with pytest-xdist (`-n 2 --dist loadgroup --no-loadscope-reorder`, as .ci/run does:
+# without the last, xdist hands out the groups with the most tests first, the property
+# suite's one-test scopes last, by when its subject's 300 s budget has run out), each test module goes
 # to one xdist worker whole: its session fixtures (the zoo's and the hostile set's batch
 # gradings) are computed once, not once per worker. The attacks of tests/test_hostile.py
 # and tests/test_resources.py count the processes that a grading leaves behind: they
