@@ -24,9 +24,10 @@ HOSTILE = Path(__file__).resolve().parent / "hostile"
 FILES = sorted(HOSTILE.glob("*.py"))
 CALL_S = 5             # --call-timeout: the properties' calls take milliseconds
 TOTAL_S = 60           # --total-timeout: all calls of one submission together
-# Per submission: its calls, plus start-up, restarts and the harness's own work. copy_shipped
-# (0.3 s a call) took 107 s wall beside two other gradings on 2 cores, and over 180 s with
-# four: the allowance is for a loaded machine, the bound is what the test guards.
+# Per submission: its calls, plus start-up, restarts and the harness's own work. The slowest
+# files (copy_shipped, read_answer_key_anywhere) take 20-30 s alone on 2 cores and several
+# times that beside other gradings: the allowance is for a loaded machine, the bound is what
+# the test guards.
 BOUND_S = TOTAL_S + 240
 SMALL_REPORT = 256 * 1024
 

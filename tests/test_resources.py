@@ -20,8 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from harness.confine import limits as bounds, sandbox
+from harness.confine.worker import WorkerSubject
+from harness.errors import SubmissionError
 from harness.api import NAMES
 from harness.grade.e2e import OFF_ENV
 from tests.harness_run import ROOT, assert_report_shape, tiered, verify
@@ -414,3 +417,52 @@ def test_a_batch_as_the_unprivileged_user_keeps_classmates_apart(workers, tmp_pa
         for p in Path("/tmp").glob(marker + "-*"):
             p.unlink()
         shutil.rmtree(out, ignore_errors=True)
+
+
+SLOW_LOSS = '''
+import time
+import torch
+
+
+def svm_loss_naive(W, X, y, reg):
+    time.sleep(0.4)
+    return W.new_zeros(()), torch.zeros_like(W)
+
+
+def predict_linear_classifier(W, X):
+    return torch.argmax(X @ W, dim=1)
+'''
+
+
+def test_a_function_past_its_budget_is_not_run_again(tmp_path):
+    """--function-budget: once one function's calls have taken more than its budget of worker
+    time, it fails at once ("was not run again") and the others still run; a function with
+    a budget of its own (as test_one_param_set has) keeps it."""
+    path = tmp_path / "linear_classifier.py"
+    path.write_text(SLOW_LOSS)
+    W, X, y = torch.zeros(3, 2), torch.ones(4, 3), torch.zeros(4, dtype=torch.int64)
+    subject = WorkerSubject(str(path), function_budget=1.0)
+    try:
+        runs = 0
+        while True:
+            try:
+                subject.call("svm_loss_naive", W, X, y, 0.0)
+            except SubmissionError as exc:
+                assert "was not run again: its calls took more than their budget of 1 s" in str(exc), exc
+                break
+            runs += 1
+            assert runs < 10, "the budget never stopped a 0.4 s function"
+        assert 2 <= runs <= 3, runs  # 1 s of 0.4 s calls: the third passes it
+        start = time.monotonic()
+        with pytest.raises(SubmissionError, match="was not run again"):
+            subject.call("svm_loss_naive", W, X, y, 0.0)
+        assert time.monotonic() - start < 0.3  # refused here, not run
+        assert torch.equal(subject.call("predict_linear_classifier", W, X), torch.zeros(4, dtype=torch.int64))
+    finally:
+        subject.close()
+    subject = WorkerSubject(str(path), function_budget=1.0, budgets={"svm_loss_naive": 60.0})
+    try:
+        for _ in range(4):
+            subject.call("svm_loss_naive", W, X, y, 0.0)
+    finally:
+        subject.close()

@@ -176,13 +176,15 @@ def _mine(mod):
 
 def _donor_module(mod):
     """A module (not me) that implements the whole loss API."""
-    return (mod is not None and not _mine(mod)
-            and all(callable(getattr(mod, n, None)) for n in _LOSSES))
+    # The attribute look first: it is cheap, and only a module that passes it pays for
+    # _mine's realpath (a real student's file would do the same at every call).
+    return (mod is not None and all(callable(getattr(mod, n, None)) for n in _LOSSES)
+            and not _mine(mod))
 
 
 def _oracle_module(mod):
-    return (mod is not None and not _mine(mod) and callable(getattr(mod, "svm_loss", None))
-            and callable(getattr(mod, "softmax_loss", None)))
+    return (mod is not None and callable(getattr(mod, "svm_loss", None))
+            and callable(getattr(mod, "softmax_loss", None)) and not _mine(mod))
 
 
 def _in_process():
