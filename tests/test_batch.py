@@ -408,6 +408,14 @@ def test_batch_mode_forks_its_workers_from_one_zygote(tmp_path, monkeypatch):
         assert grader._zygote.cpu_seconds() - before > 0.2  # a worker's calls, at least
     finally:
         grader.close()
+    # Off in the grading runs' own environment (as tests/test_hostile.py grades with fresh
+    # workers), then in the batch's.
+    grader = batch.Grader(tmp_path / "fresh-extra", extra_env={"HARNESS_WORKER_ZYGOTE": "0"})
+    try:
+        assert grader.env()[batch.zygote.ENV] == "0"
+        assert grader._zygote is None
+    finally:
+        grader.close()
     monkeypatch.setenv("HARNESS_WORKER_ZYGOTE", "0")
     grader = batch.Grader(tmp_path / "fresh")
     try:

@@ -1,8 +1,11 @@
 """Hostile submissions (tests/hostile/): each hides a wrong answer under an attack on
 the grader. Every one must get a failing verdict, with a report, in bounded time;
-the noisy but correct one must pass with a small report. Each is graded twice: with a
-fresh worker (the single-file command) and with its workers forked from a worker zygote
-(harness/zygote.py), as batch mode grades, through batch mode itself. Headers:
+the noisy but correct one must pass with a small report. Each is graded twice, through
+batch mode: with its workers started fresh (as the single-file command starts them, and
+as a batch does where no zygote can run) and forked from a worker zygote
+(harness/confine/zygote.py), as a batch does. The attacks on the grading process itself
+(its command line, its environment, its report path, its output) are graded a third
+time by the single-file command, in a process of its own (SINGLE_FILE). Headers:
     # expect: fail | pass
     # wrong: NAME[, NAME...] | none
     # graded: forked      (optional: an attack that does not depend on how the worker
@@ -86,15 +89,28 @@ def listener():
 
 
 LIMITS = ["--call-timeout", str(CALL_S), "--total-timeout", str(TOTAL_S)]
-CASES = [(p, how) for p in FILES for how in (("fresh", "forked") if header(p)["fresh"] else ("forked",))]
+# Graded by the single-file command too: attacks that look for the grading process's command
+# line, environment and report path, the correct one that prints, and one attack at import.
+SINGLE_FILE = {"sabotage_report_path", "proc_environ_of_others", "noisy_but_correct", "sysexit_at_import"}
+CASES = [(p, how) for p in FILES
+         for how in (("fresh", "forked") if header(p)["fresh"] else ("forked",))
+         + (("single-file",) if p.stem in SINGLE_FILE else ())]
+
+
+@pytest.fixture(scope="session")
+def single_file_runs(request, tmp_path_factory, listener):
+    """The single-file command, each in a process of its own, its worker started fresh."""
+    return grade_each(selected_paths(request, "test_hostile_submission", how="single-file"),
+                      tmp_path_factory.mktemp("hostile-single"), lambda path: LIMITS, timeout=BOUND_S + 60,
+                      env=dict(CANARY, **{zygote.ENV: "0"}))
 
 
 @pytest.fixture(scope="session")
 def hostile_runs(request, tmp_path_factory, listener):
-    """The single-file command, each worker started fresh."""
-    return grade_each(selected_paths(request, "test_hostile_submission", how="fresh"),
-                      tmp_path_factory.mktemp("hostile"), lambda path: LIMITS, timeout=BOUND_S + 60,
-                      env=dict(CANARY, **{zygote.ENV: "0"}))
+    """Batch mode: grading runs forked from its fork server, each worker started fresh."""
+    return grade_in_batch(selected_paths(request, "test_hostile_submission", how="fresh"),
+                          tmp_path_factory.mktemp("hostile"), extra=LIMITS,
+                          env=dict(CANARY, **{zygote.ENV: "0"}), timeout=BOUND_S + 60)
 
 
 @pytest.fixture(scope="session")
@@ -106,13 +122,14 @@ def forked_hostile_runs(request, tmp_path_factory, listener):
                           timeout=BOUND_S + 60)
 
 
-# The fast tier: an attack at import, both ways; the full tier, all.
-FAST = {"sysexit_at_import-fresh", "sysexit_at_import-forked"}
+RUNS = {"single-file": "single_file_runs", "fresh": "hostile_runs", "forked": "forked_hostile_runs"}
+# The fast tier: an attack at import, each way; the full tier, all.
+FAST = {"sysexit_at_import-single-file", "sysexit_at_import-fresh", "sysexit_at_import-forked"}
 
 
 @pytest.mark.parametrize("path,how", tiered(CASES, [f"{p.stem}-{how}" for p, how in CASES], FAST))
 def test_hostile_submission(request, path, how):
-    run = request.getfixturevalue("hostile_runs" if how == "fresh" else "forked_hostile_runs")[path]
+    run = request.getfixturevalue(RUNS[how])[path]
     info = header(path)
     assert info["expect"] in ("pass", "fail"), f"{path.name}: header needs '# expect: pass|fail'"
     assert run.report is not None, f"{path.name}: no report\n{run.output[-3000:]}"
@@ -145,7 +162,7 @@ def _orphans():
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_no_process_outlives_grading(hostile_runs, forked_hostile_runs):
+def test_no_process_outlives_grading(single_file_runs, hostile_runs, forked_hostile_runs):
     assert not _orphans(), "left running after grading:\n" + "\n".join(_orphans())
 
 
@@ -157,10 +174,10 @@ def _marker_places():
     return sorted(places)
 
 
-def test_no_write_outside_the_workers_folder(hostile_runs, forked_hostile_runs):
+def test_no_write_outside_the_workers_folder(single_file_runs, hostile_runs, forked_hostile_runs):
     found = [p for p in _marker_places() if os.path.exists(os.path.join(p, MARKER))]
     assert not found, f"write_outside_folder.py left {MARKER} in {found}"
 
 
-def test_no_connection_reached_the_graders_loopback(hostile_runs, forked_hostile_runs, listener):
+def test_no_connection_reached_the_graders_loopback(single_file_runs, hostile_runs, forked_hostile_runs, listener):
     assert listener.connections == 0, f"{listener.connections} connection(s) from a submission reached {LISTENER}"

@@ -45,7 +45,7 @@ class Grader:
         self._forks_lock = threading.Lock()
         self._forks_failed = not _fork_server_wanted()
         self._zygote = None              # the worker zygote (harness/confine/zygote.py), once started
-        self._zygote_tried = in_process or not _zygote_wanted()
+        self._zygote_tried = in_process or not _zygote_wanted(self.extra_env)
         self._graded = itertools.count()  # each grading run's worker: a uid of its own (sandbox.batch_ids)
 
     def kill_all(self) -> None:

@@ -61,11 +61,13 @@ def _fork_server_wanted() -> bool:
     return hasattr(os, "fork") and os.environ.get("HARNESS_BATCH_FORK", "1") != "0"
 
 
-def _zygote_wanted() -> bool:
+def _zygote_wanted(extra_env: Optional[dict] = None) -> bool:
     """Each grading run's workers are forked from one pre-imported worker of the batch's
-    (harness/confine/zygote.py) where Linux gives what it needs; HARNESS_WORKER_ZYGOTE=0 turns it off."""
+    (harness/confine/zygote.py) where Linux gives what it needs; HARNESS_WORKER_ZYGOTE=0 (in
+    the environment, or in the grading runs' extra environment) turns it off."""
+    env = dict(os.environ, **(extra_env or {}))
     return (hasattr(os, "fork") and hasattr(socket, "send_fds") and sys.platform.startswith("linux")
-            and os.environ.get("HARNESS_WORKER_ZYGOTE", "1") != "0")
+            and env.get("HARNESS_WORKER_ZYGOTE", "1") != "0")
 
 
 def error_report(file: Path, message: str, policy: str = "course") -> dict:
