@@ -51,6 +51,11 @@ def command(mutant_path: Path, function: str):
             + ["--impl", str(mutant_path), "--hypothesis-profile", "ci", "-x", "-q", "-p", "no:cacheprovider"])
 
 
+def outcome(returncode: int) -> str:
+    """A mutant graded: killed when the harness exits non-zero, survived when it exits 0."""
+    return "survived" if returncode == 0 else "killed"
+
+
 def grade(mutant: Mutant, original: str, workdir: Path, timeout: float) -> dict:
     """Run the harness on one mutant: {"id", "function", "change", "outcome", "seconds", "failed"}."""
     function = enclosing_name(original, mutant.start)
@@ -63,15 +68,15 @@ def grade(mutant: Mutant, original: str, workdir: Path, timeout: float) -> dict:
     try:
         proc = subprocess.run(command(path, function), cwd=ROOT, capture_output=True, text=True,
                               timeout=timeout, env=env)
-        outcome = "survived" if proc.returncode == 0 else "killed"
+        result = outcome(proc.returncode)
         failed = next((line.split(" - ")[0] for line in proc.stdout.splitlines()
                        if line.startswith(("FAILED ", "ERROR "))), "")
         if proc.returncode not in (0, 1) and not failed:
             failed = f"exit {proc.returncode}: " + (proc.stdout + proc.stderr).strip().splitlines()[-1][:160] \
                 if (proc.stdout + proc.stderr).strip() else f"exit {proc.returncode}"
     except subprocess.TimeoutExpired:
-        outcome, failed = "timed out", ""
-    return {"id": mutant.id, "function": function, "change": mutant.change(), "outcome": outcome,
+        result, failed = "timed out", ""
+    return {"id": mutant.id, "function": function, "change": mutant.change(), "outcome": result,
             "seconds": round(time.monotonic() - start, 1), "failed": failed}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mutation.mutants import SUBJECT, Mutant, enclosing_name, load_sample, load_triage
+from mutation.run import outcome
 from tests.harness_run import grade_in_batch, tiered
 
 SAMPLE = load_sample()
@@ -27,8 +28,7 @@ FAST = {SAMPLE[0].id}
 @pytest.fixture(scope="module")
 def graded(request):
     """The unmutated subject and the selected mutants, graded in one batch with -x:
-    {id: {"id", "function", "change", "outcome", "output"}}; killed when the harness exits
-    non-zero (as mutation/run.py judges)."""
+    {id: {"id", "function", "change", "outcome", "output"}}, judged as mutation/run.py judges."""
     selected = {item.callspec.params["mutant"].id for item in request.session.items
                 if item.originalname == "test_mutant_is_killed"}
     original = SUBJECT.read_text()
@@ -40,7 +40,7 @@ def graded(request):
             files[mutant.id].write_text(mutant.source(original))
         runs = grade_in_batch(list(files.values()), Path(tmp, "out"), extra=["-x"])
     return {m.id: {"id": m.id, "function": enclosing_name(original, m.start), "change": m.change(),
-                   "outcome": "survived" if runs[files[m.id]].returncode == 0 else "killed",
+                   "outcome": outcome(runs[files[m.id]].returncode),
                    "output": runs[files[m.id]].output[-2000:]}
             for m in mutants}
 
