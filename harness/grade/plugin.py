@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from harness.grade import batch
+from harness.grade import batch, digests
 from harness.confine import limits as bounds, locate, sandbox
 from harness.judge import repro
 from harness.grade.report import Outcomes, failure_lines, summary_lines, write_atomically
@@ -125,6 +125,7 @@ def pytest_configure(config):
         return
     if not config.getoption("--hypothesis-profile", None):  # given: Hypothesis loads it
         settings.load_profile("ci" if os.environ.get("CI") else "dev")
+    digests.install()  # each test's digest computed once, not twice per test (same values)
     config.addinivalue_line("markers", "api(name): the API name a property judges")
     config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
     config.addinivalue_line("markers", "slow: the full tier only (docs/maintainers.md, \"The two tiers\"); "
