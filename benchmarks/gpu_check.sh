@@ -9,13 +9,14 @@
 #   bash benchmarks/gpu_check.sh [OUT_DIR]        # default OUT_DIR: gpu-check-<date>
 #   PYTHON=/path/to/python bash benchmarks/gpu_check.sh
 #
-# Expected output (benchmarks/README.md, "On a GPU"): the device line; the benchmark
-# summary for "cuda float32" and "cuda float64" (vectorized / floor about 1-3 at
-# N >= 4096, the naive loops far slower, since each of their tiny ops is a kernel
-# launch); "N passed, M deselected" for the properties, exit 0; "recorded 6 cases";
-# then "gpu_check: all passed". Everything lands in OUT_DIR: bench/ (summary.json,
-# scaling.png), bench.log, properties-cuda.json (the report), properties.log,
-# history/ (the record), and status.txt (one line per step and its exit status).
+# Expected output (benchmarks/README.md, "On a GPU", has one H200's run): the device line;
+# the benchmark summary for "cuda float32" and "cuda float64" (vectorized / floor about
+# 2-6 at N >= 4096, the naive loops far slower, since each of their tiny ops is a kernel
+# launch); the property suite's verdict PASS, exit 0, and "cuda property cases: 14 passed,
+# 0 failed, errored or skipped"; "recorded 6 cases"; then "gpu_check: all passed".
+# Everything lands in OUT_DIR: bench/ (summary.json, scaling.png), bench.log,
+# properties.json (the report), properties.log, history/ (the record), and status.txt
+# (one line per step and its exit status, and the count of CUDA property cases).
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-../lc-venv/bin/python}
