@@ -17,7 +17,7 @@ from harness.judge.policy import dtype_policy
 from harness.judge.tolerance import loss_bounds, margin_ambiguity
 from properties.loss_calls import call_loss, evidence
 from properties.params import DEVICES, DTYPES, names, secondary
-from properties.strategies import LossCase, floats, labels, loss_cases, offset_cases
+from properties.strategies import LossCase, float_arrays, labels, loss_cases, offset_cases
 from reference.losses import svm_margins
 
 SVM_LOSSES = [r for r in LOSSES if r.loss_model == "svm"]
@@ -149,7 +149,7 @@ def test_permuting_classes(subject, row, case, data):
 def test_softmax_shift_invariance(subject, row, case, data):
     """Adding one vector v to every column of W adds x_i . v to a whole row of scores."""
     W, X, y, reg = case.as_torch()
-    v = torch.tensor(data.draw(arrays(np.float64, (W.shape[0],), elements=floats(2.0)), label="v"))
+    v = torch.tensor(data.draw(float_arrays((W.shape[0],), 2.0), label="v"))
     W_shift = W + v.unsqueeze(1)
     loss, dW, repro = call_loss(subject, row, W, X, y, reg)
     loss_s, dW_s, repro_s = call_loss(subject, row, W_shift, X, y, reg)

@@ -107,7 +107,7 @@ def check(path="linear_classifier.py", *, strict: bool = False, report: Optional
         raise FileNotFoundError(f"check: no file {target}")
     with tempfile.TemporaryDirectory(prefix="lc-check-") as scratch:
         report_path = Path(report).resolve() if report else Path(scratch) / "report.json"
-        command = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
+        command = [sys.executable, "-m", "pytest", *locate.PYTEST_ARGS, "-q",
                    "--impl", str(target), "--report", str(report_path), *options]
         if strict:
             command.append("--strict")

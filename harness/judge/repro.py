@@ -77,9 +77,11 @@ def source_of(*objects) -> str:
 # ------------------------------------------------------------------- losses
 
 TIES_HELPER = '''
-def nearest_valid(got, base, X, y, ties):
+def nearest_valid(got, base, X, y, ties, allowed):
     """Margins (i, j) in ties are 0 (up to rounding): counting each or not, or any mix, gives
-    a valid gradient base + sum t_a * g_a (t_a in [0, 1]). The one nearest to got."""
+    a valid gradient base + sum t_a * g_a (t_a in [0, 1]). The one nearest to got, each entry
+    weighed by its allowed error: the rounding of a loose entry (one the reg term dominates)
+    must not pull the fit off a tight one."""
     X64, N = X.detach().double().cpu(), X.shape[0]
     D, C = base.shape
     G = torch.zeros(len(ties), D, C, dtype=torch.float64)
@@ -87,13 +89,19 @@ def nearest_valid(got, base, X, y, ties):
         G[a, :, j] += X64[i] / N
         G[a, :, int(y[i])] -= X64[i] / N
     A = G.reshape(len(ties), -1).t()
-    r = (got - base).reshape(-1)
-    t = torch.linalg.lstsq(A, r.unsqueeze(1)).solution.squeeze(1).clamp(0, 1)
-    step = 1.0 / max(float(torch.linalg.matrix_norm(A, ord=2)) ** 2, 1e-300)
+    allowed = torch.as_tensor(allowed, dtype=torch.float64).expand(D, C).reshape(-1, 1)
+    weight = allowed.min() / allowed
+    Aw, r = A * weight, ((got - base).reshape(-1, 1) * weight).squeeze(1)
+    t = torch.linalg.lstsq(Aw, r.unsqueeze(1)).solution.squeeze(1).clamp(0, 1)
+    step = 1.0 / max(float(torch.linalg.matrix_norm(Aw, ord=2)) ** 2, 1e-300)
     for _ in range(200):
-        t = (t - step * (A.t() @ (A @ t - r))).clamp(0, 1)
+        t = (t - step * (Aw.t() @ (Aw @ t - r))).clamp(0, 1)
     return base + (A @ t).reshape(D, C)
 '''
+# The harness judges with the very function the repro prints.
+_ties = {"torch": torch}
+exec(TIES_HELPER, _ties)
+nearest_valid = _ties["nearest_valid"]
 
 LOSS_CHECK = '''
 def check(call, W, X, y, reg, expected_loss, allowed_loss, expected_dW, allowed_dW,
@@ -115,7 +123,7 @@ def check(call, W, X, y, reg, expected_loss, allowed_loss, expected_dW, allowed_
     got_dW = dW.detach().double().cpu()
     tied = ""
     if ties:  # expected_dW counts none of the tied margins
-        expected_dW = nearest_valid(got_dW, expected_dW, X, y, ties)
+        expected_dW = nearest_valid(got_dW, expected_dW, X, y, ties, allowed_dW)
         tied = f" (the valid gradient nearest to dW: the margins (i, j) in {ties} are 0, so counting each or not is valid)"
     bad = ~((got_dW - expected_dW).abs() <= allowed_dW)
     assert not bool(bad.any()), \\

@@ -33,6 +33,9 @@ import sys
 # grading run configures pytest; imported here, every test would keep the default profile.
 PRELOAD = ("torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest",
            "_hypothesis_pytestplugin", "conftest", "harness.grade.plugin", "properties.conftest")
+HELPERS = ("harness.judge.efficiency", "harness.judge.policy", "harness.judge.shipped",
+           "harness.judge.signatures", "harness.judge.static_checks", "harness.grade.e2e",
+           "harness.confine.spies", "hypothesis.internal.conjecture.optimiser")
 
 
 def _preload(root: str) -> None:
@@ -47,8 +50,16 @@ def _preload(root: str) -> None:
     for info in pkgutil.iter_modules(properties.__path__):
         if not info.name.startswith("test_"):  # helpers only: no @given in them
             importlib.import_module(f"properties.{info.name}")
-    from harness.confine import sandbox
+    # What the test modules import, and pytest's own plugins (pytest imports those at each
+    # start): a fork finds them loaded.
+    for name in HELPERS:
+        importlib.import_module(name)
+    from _pytest.config import default_plugins
+    for name in default_plugins:
+        importlib.import_module(f"_pytest.{name}")
+    from harness.confine import limits, sandbox
     sandbox.available()  # its probes (a bwrap and a Python started) are cached for every fork
+    limits.process_bound()  # likewise (a Python started in a pids cgroup, for the report)
     # Hypothesis registers a Random of its own before the first test, with a full
     # gc.collect() over torch's heap (0.1 CPU-s): done here once; each fork reseeds it.
     from hypothesis.internal.entropy import deterministic_PRNG

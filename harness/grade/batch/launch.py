@@ -22,15 +22,9 @@ STATUSES = ("pass", "fail", "missing", "error")
 def child_command(file: Path, report: Path, strict: bool = False,
                   profile: Optional[str] = None, in_process: bool = False,
                   isolation: str = "auto", extra: Sequence[str] = ()) -> List[str]:
-    """The single-file command that grades one submission, with what costs CPU and judges
-    nothing left out (measured: 1.2 CPU-seconds of every submission's start-up):
-    --assert=plain: pytest would otherwise re-compile, with its assertion rewriting, every
-    module of Hypothesis (an entry-point plugin's whole distribution) on every run where
-    bytecode is not cached; the properties fail through harness.judge.compare.fail, never a
-    bare `assert`, so their messages are the same. no:unraisableexception: five full
-    gc.collect() passes over torch's heap at exit. no:benchmark: the benchmarks' plugin."""
-    cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
-           "--assert=plain", "-p", "no:unraisableexception", "-p", "no:benchmark",
+    """The single-file command that grades one submission (locate.PYTEST_ARGS: what costs
+    CPU and judges nothing is left out), derandomized unless `profile` says otherwise."""
+    cmd = [sys.executable, "-m", "pytest", *locate.PYTEST_ARGS, "-q",
            f"--hypothesis-profile={profile or DEFAULT_PROFILE}",
            "--impl", str(file), "--report", str(report), f"--isolation={isolation}"]
     if strict:
