@@ -4,8 +4,8 @@ Values are drawn as float64 numpy arrays (they shrink towards small, simple
 numbers) and turned into tensors of the dtype and device under test by `as_torch`.
 
 Hypothesis pays for every choice it makes (tens of microseconds: the draw, its record, the
-replay bookkeeping), so an array drawn element by element cost a loss case some 60 choices and
-the grading run a fifth of its CPU (docs/maintainers.md, "CPU per submission"). An array
+replay bookkeeping), so arrays drawn element by element cost a loss case some 60 choices and
+the grading run a quarter of its CPU (docs/maintainers.md, "CPU per submission"). An array
 here is one choice (`float_arrays`) and its labels one (`labels`): a loss case is a dozen
 choices, and a failing one still shrinks towards whole numbers, zeros and few non-zero
 entries.
