@@ -68,7 +68,7 @@ def _values(rng, grain, bound, size):
 
 
 DENSITIES = 11  # tenths of the entries that hold values of the grain: 0, 1/10, ..., all
-KNOBS = len(GRAINS) * DENSITIES * 2
+KNOBS = len(GRAINS) * DENSITIES * 2  # grain x density x background
 
 
 def _array(shape, bound, code):
@@ -76,9 +76,9 @@ def _array(shape, bound, code):
     background is 0 or a value of the grain (repeated values); the rest the seed of the
     values and of which entries hold them. Shrinking `code` lowers the seed first, then
     the knobs, towards zeros."""
-    knobs, seed = code % KNOBS, code // KNOBS
-    grain, density, background = knobs % len(GRAINS), knobs // len(GRAINS) % DENSITIES, \
-        knobs // (len(GRAINS) * DENSITIES)
+    code, grain = divmod(code, len(GRAINS))
+    code, density = divmod(code, DENSITIES)
+    seed, background = divmod(code, 2)
     rng = np.random.default_rng(seed)
     size = int(np.prod(shape))
     values = _values(rng, GRAINS[grain], bound, size + 1)

@@ -15,8 +15,8 @@ from typing import Optional
 # reference/ in both layouts (the wheel installs the three top-level packages together).
 ROOT = Path(__file__).resolve().parents[2]
 # What every grading run passes to pytest after `-m pytest`: the suite, and what costs CPU
-# and judges nothing left out (measured: 1.2 CPU-seconds of a fresh run's start-up, 0.1 of
-# a warm one): no .pytest_cache (an installed copy's folder is site-packages); --assert=plain:
+# and judges nothing left out (measured: 1.2 CPU-seconds of a fresh run's start-up): no
+# .pytest_cache (an installed copy's folder is site-packages); --assert=plain:
 # pytest would otherwise re-compile, with its assertion rewriting, every module of
 # Hypothesis (an entry-point plugin's whole distribution) on every run where bytecode is
 # not cached -- the properties fail through harness.judge.compare.fail, never a bare
