@@ -7,7 +7,10 @@
 grader's Python: where it lives under a folder closed to others (pyenv under a 0700
 /root, as here), the fallback tests run in a mount namespace of their own in which that
 folder is opened (0711) and the Python's folder bound back, as a Docker image with its
-Python in /usr would have it. The harness itself sees no namespace then.
+Python in /usr would have it. The harness itself sees no namespace then. Graded as that
+user (not root), the harness runs from a copy of the checkout that user owns, in a 0700
+home of its own (private_checkout), as a grader who is not root has it: this checkout may
+lie where that user cannot look (a `mktemp -d` folder, /root).
 """
 import json
 import os
@@ -39,12 +42,28 @@ def answer_key_attack(key: Path) -> str:
 
 def _closed_ancestor(path: str):
     """The highest folder above `path` that others cannot enter, and the child leading down."""
-    parts = Path(path).resolve().parts
-    for i in range(1, len(parts)):
-        folder = Path(*parts[:i])
-        if not folder.stat().st_mode & 0o001:
-            return str(folder), parts[i]
-    return None
+    folder = sandbox.closed_folder(Path(path).parent)
+    if folder is None:
+        return None
+    return str(folder), Path(path).resolve().relative_to(folder).parts[0]
+
+
+# What a grading reads of a checkout is all of it but its history and caches (bytecode kept).
+NOT_COPIED = shutil.ignore_patterns(".git", ".hypothesis", ".pytest_cache", "*.egg-info")
+
+
+def private_checkout(home: Path, owner=None) -> Path:
+    """A copy of this checkout at `home`/with space/checkout, `home` made 0700 as a home
+    folder or `mktemp -d` makes one; all of it owned by uid/gid `owner` if given (a user's
+    own checkout, which only that user can reach)."""
+    home.mkdir(mode=0o700, exist_ok=True)
+    home.chmod(0o700)
+    tree = home / "with space" / "checkout"
+    shutil.copytree(ROOT, tree, symlinks=True, ignore=NOT_COPIED)
+    if owner is not None:
+        for p in (home, *home.rglob("*")):
+            os.lchown(p, owner, owner)
+    return tree
 
 
 def _as_a_docker_grader(command: list, user: bool = False) -> list:
@@ -63,18 +82,26 @@ def _as_a_docker_grader(command: list, user: bool = False) -> list:
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"] + command
 
 
-def _grade(tmp_path, impl, *extra, user=False, env=None):
-    """(exit status, report or None, output) of one grading, as docs/students.md's command."""
+def _grade(tmp_path, impl, *extra, user=False, env=None, checkout=ROOT, as_docker=True):
+    """(exit status, report or None, output) of one grading, as docs/students.md's command,
+    from `checkout` (a copy: private_checkout). user=True: as the unprivileged user, from a
+    copy of its own in a 0700 home (this checkout's folders may be closed to that user: a
+    clone in a `mktemp -d` folder, under /root), `impl` that copy's file if it is one of ours.
+    as_docker=False: this machine's Python as it is, where the unprivileged user may not reach it."""
     # pytest's tmp_path, and TMPDIR itself where it is private, are closed to others
     out = Path(tempfile.mkdtemp(prefix="lc-isolation-", dir=sandbox.workers_tempdir()))
     out.chmod(0o777)
-    if user:  # that user's own temp folder: root's may be closed to it
+    if user:  # that user's own checkout and temp folder: root's may be closed to it
         env = dict(env or {}, TMPDIR=str(out))
+        checkout = private_checkout(out / "home", owner=sandbox.NOBODY)
+        if Path(impl).resolve().is_relative_to(ROOT):
+            impl = checkout / Path(impl).resolve().relative_to(ROOT)
     report = out / "report.json"
-    cmd = _as_a_docker_grader([sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
-                               "--hypothesis-profile=ci", "--impl", str(impl), "--report", str(report)]
-                              + list(extra), user=user)
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
+    cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider",
+           "--hypothesis-profile=ci", "--impl", str(impl), "--report", str(report)] + list(extra)
+    if as_docker:
+        cmd = _as_a_docker_grader(cmd, user=user)
+    proc = subprocess.run(cmd, cwd=checkout, capture_output=True, text=True, timeout=900,
                           env=dict(os.environ, **(env or {})))
     data = json.loads(report.read_text()) if report.exists() else None
     shutil.rmtree(out, ignore_errors=True)

@@ -155,13 +155,23 @@ def bwrap_command(bwrap: str, workdir: str, uid: int = NOBODY, gid: int = NOBODY
     return cmd
 
 
+def closed_folder(path) -> Optional[Path]:
+    """The highest folder from / down to `path` (resolved) that other users cannot pass
+    through (no o+x: a 0700 home, /root, a `mktemp -d` folder), or None if there is none.
+    One that cannot be looked at counts as closed."""
+    folder = Path(path).resolve()
+    for f in (*reversed(folder.parents), folder):
+        try:
+            if not os.stat(f).st_mode & 0o001:
+                return f
+        except OSError:
+            return f
+    return None
+
+
 def _passable(path: str) -> bool:
     """True if every folder from / down to `path` lets other users pass through (o+x)."""
-    folder = Path(path).resolve()
-    try:
-        return all(os.stat(f).st_mode & 0o001 for f in (folder, *folder.parents))
-    except OSError:
-        return False
+    return closed_folder(path) is None
 
 
 @functools.lru_cache(maxsize=None)
@@ -218,11 +228,16 @@ def _probe_user(uid: int, gid: int) -> str:
         out = subprocess.run([python(), "-I", "-c", "import os; print(os.getuid())"], capture_output=True,
                              text=True, timeout=60, stdin=subprocess.DEVNULL, cwd="/",
                              preexec_fn=functools.partial(drop_privileges, uid, gid))
+        if out.returncode == 0 and out.stdout.strip() == str(uid):
+            return ""
+        why = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1][:120]
     except (OSError, subprocess.SubprocessError) as exc:
-        return f"uid {uid} cannot run {python()} ({type(exc).__name__}: {str(exc)[:120]})"
-    if out.returncode != 0 or out.stdout.strip() != str(uid):
-        return f"uid {uid} cannot run {python()} (a folder above it is not readable to that user?)"
-    return ""
+        why = f"{type(exc).__name__}: {str(exc)[:120]}"
+    # The usual cause, named: the interpreter or its packages under a folder closed to others.
+    closed = next(filter(None, map(closed_folder, _python_paths())), None)
+    if closed is not None:
+        why = f"{closed} is closed to other users (mode {closed.stat().st_mode & 0o777:04o}); {why}"
+    return f"uid {uid} cannot run {python()}: {why}"
 
 
 def available(uid_gid=None) -> List[Isolation]:
@@ -267,7 +282,8 @@ def choose(choice: str = "auto", uid_gid=None) -> Isolation:
     for iso in offered:
         if iso.level == choice:
             return iso
-    raise IsolationError(f"--isolation={choice} is not available here: {offered[-1].why or offered[0].why}")
+    raise IsolationError(f"--isolation={choice} is not available here: {offered[-1].why or offered[0].why} "
+                         f"(the best level here: {offered[0].level})")
 
 
 def drop_privileges(uid: int, gid: int) -> None:
