@@ -29,7 +29,8 @@ from tests.harness_run import ROOT, verify
 HOSTILE = ROOT / "tests" / "hostile"
 SHIPPED = ROOT / "implementations" / "linear_classifier.py"
 NO_BWRAP = {"HARNESS_BWRAP": ""}
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the fallbacks are root's")  # CI runs as root
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="not root: only root can drop to another user "
+                                "(the unprivileged-user level; the tests' grading as that user)")
 
 
 def answer_key_attack(key: Path) -> str:
