@@ -204,6 +204,18 @@ def assert_nothing_left(peaks: Peaks, private: Path):
     assert not alive, f"a fork bomb's children outlived the grading: {len(alive)}"
 
 
+def unbounded_here(report: dict, path: Path) -> str:
+    """Why this attack's limit cannot hold on this machine ('' if it can): a process limit
+    without a pids cgroup to make (not root, none delegated: a GitHub runner). The report
+    must say so, and a sandboxed worker's processes still die with it."""
+    why = bounds.process_bound() if header(path)["limit"] == "processes" else ""
+    if why:
+        assert report["limits"]["processes"].startswith(f"not enforced ({why})"), report["limits"]
+        if report["isolation"] == "sandbox":
+            assert "none outlives the worker" in report["limits"]["processes"], report["limits"]
+    return why
+
+
 def assert_attack_failed(report: dict, path: Path):
     """Failed, with the limit named in the blamed function's messages (or in every one's)."""
     info = header(path)
@@ -259,8 +271,12 @@ def test_attack_single_file(name, baseline_memory, tmp_path):
                                                               timeout=SINGLE_BOUND_S + 60), tmp_path)
     assert run.report is not None, run.output[-3000:]
     assert_report_shape(run.report)
-    assert run.returncode != 0
     assert run.report["isolation"] == "sandbox"
+    why = unbounded_here(run.report, path)
+    if why:
+        assert_nothing_left(peaks, private)
+        pytest.skip(f"processes cannot be bounded here ({why}): the report says so, and none outlived the worker")
+    assert run.returncode != 0
     assert "enforced" in run.report["limits"]["disk"]
     assert_attack_failed(run.report, path)
     assert run.seconds <= SINGLE_BOUND_S, f"{run.seconds:.0f} s"
@@ -305,6 +321,8 @@ def test_attacks_in_a_batch_beside_a_classmate(baseline_memory, tmp_path):
     for path in attacks:
         report = json.loads((reports / f"{path.stem}.json").read_text())
         assert_report_shape(report)
+        if unbounded_here(report, path):
+            continue  # as the single-file test: the report says so; nothing is left (below)
         if header(path)["limit"] == "isolation":
             assert report["verdict"] == "pass", (path.name, report["functions"]["svm_get_search_params"],
                                                  (reports / f"{path.stem}.log").read_text()[-2000:])
@@ -312,7 +330,8 @@ def test_attacks_in_a_batch_beside_a_classmate(baseline_memory, tmp_path):
             assert_attack_failed(report, path)
     # Two gradings at a time, each within the bounds of one (the memory: two correct runs' worth).
     assert peaks.disk <= DISK_BOUND and peaks.shmem <= DISK_BOUND, peaks.summary()
-    assert peaks.processes <= PROCESS_BOUND, peaks.summary()
+    if not bounds.process_bound():  # unbounded here (no pids cgroup): the fork bomb's report says so
+        assert peaks.processes <= PROCESS_BOUND, peaks.summary()
     assert peaks.memory <= 2 * baseline_memory + MEMORY_BOUND, peaks.summary()
     assert_nothing_left(peaks, private)
 

@@ -110,9 +110,13 @@ def _own_namespaces(folder, copy, disk_bytes):
     uid, gid = os.getuid(), os.getgid()
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
                          | CLONE_NEWUTS), "unshare")
+    # The zygote is not dumpable, and so its child's /proc/self files belong to root: not
+    # root (bwrap run by a plain user, as on GitHub's runners), it could not write its maps.
+    _prctl(PR_SET_DUMPABLE, 1)
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    _prctl(PR_SET_DUMPABLE, 0)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     batch = os.path.dirname(folder)
     if not batch.startswith("/tmp/"):
