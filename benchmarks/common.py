@@ -13,8 +13,11 @@ Routes (each a callable `(W, X, y, reg) -> anything`, all on the same inputs):
               to get under 1.5 on CPU)
 """
 import functools
+import os
+import platform
 import statistics
 import time
+from pathlib import Path
 from typing import Callable, Dict, List, Sequence
 
 import torch
@@ -136,3 +139,58 @@ def fmt_ratio(x) -> str:
 
 def course_or_sweep(Ns: Sequence[int]) -> str:
     return ", ".join(str(n) + ("*" if n in COURSE_N else "") for n in Ns)
+
+
+# ------------------------------------------------------------------ the machine
+
+def cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def _cpuinfo(field: str) -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.split(":", 1)[0].strip() == field:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def cpu_key() -> str:
+    """A file-name-safe key for this kind of machine: the CPU model (with its family and model
+    numbers: a VM may call every EPYC generation "AMD EPYC") and its logical CPUs (a 2-vCPU and a
+    16-vCPU slice of one model are different machines to a 2-thread loss)."""
+    family, model = _cpuinfo("cpu family"), _cpuinfo("model")
+    name = cpu_model() + (f" f{family}m{model}" if family and model else "")
+    safe = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+    while "--" in safe:
+        safe = safe.replace("--", "-")
+    return f"{safe}-{os.cpu_count()}cpu"
+
+
+def caches() -> dict:
+    """{'L1d': '32K', 'L2': '512K', 'L3': '16384K'} as Linux reports them for CPU 0 ({} elsewhere)."""
+    out = {}
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level, kind, size = ((index / f).read_text().strip() for f in ("level", "type", "size"))
+        except OSError:
+            continue
+        if kind != "Instruction":
+            out[f"L{level}{'d' if kind == 'Data' else ''}"] = size
+    return out
+
+
+def read_floor(X, rounds: int = 9) -> dict:
+    """The physical floor of any loss: one read of X. {bandwidth_Bps, floor_s}: X's bytes over
+    the read bandwidth of `X.sum()` (one add per element read), the median of `rounds` calls."""
+    X.sum()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        X.sum()
+        times.append(time.perf_counter() - t0)
+    nbytes = X.numel() * X.element_size()
+    bandwidth = nbytes / statistics.median(times)
+    return dict(bandwidth_Bps=bandwidth, floor_s=nbytes / bandwidth)

@@ -31,7 +31,6 @@ import json
 import logging
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -80,20 +79,10 @@ def commit_info(sha=None) -> dict:
 def machine_info() -> dict:
     from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
     info = pytest_benchmark_generate_machine_info()
-    info.update(cpu_model=_cpu_model(), cores=os.cpu_count(), torch=torch.__version__,
+    info.update(cpu_model=common.cpu_model(), cores=os.cpu_count(), torch=torch.__version__,
                 gpu=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                 load_average=os.getloadavg()[0])
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def measure_record(impl=None, threads=None, device="cpu") -> list:

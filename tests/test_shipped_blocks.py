@@ -46,3 +46,22 @@ def test_every_route_matches_the_oracle(shipped, loss, threads, N):
     assert abs(float(loss_value) - ref.loss) <= bounds.loss
     assert bool(((dW - ref.dW).abs() <= bounds.dW).all())
     assert all(torch.equal(a, b) for a, b in zip(before, (W, X, y)))
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("threads,N", [(1, 1), (1, 37), (2, 1), (2, 37), (3, 37)])
+def test_the_step_profile_runs_the_shipped_route(shipped, loss, threads, N):
+    """benchmarks/profile_steps.py times `_one_pass` step by step with its own copy of the steps:
+    it must compute what the shipped loss computes, on every route, or its profile is of
+    something else."""
+    from benchmarks.profile_steps import shipped_steps
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(N + threads)
+    W = torch.randn(5, 4, generator=gen, dtype=torch.float64)
+    X = torch.randn(N, 5, generator=gen, dtype=torch.float64)
+    y = torch.randint(4, (N,), generator=gen)
+    (step_loss, step_dW), clock, plan = shipped_steps(shipped, getattr(shipped, f"_{loss}_block"), W, X, y, 0.3)
+    loss_value, dW = getattr(shipped, LOSSES[loss])(W, X, y, 0.3)
+    assert plan == shipped._plan(X)
+    assert torch.equal(step_loss, loss_value) and torch.equal(step_dW, dW)
+    assert clock and all(s >= 0 for s in clock.values())
