@@ -50,3 +50,29 @@ def test_a_gradient_off_at_a_tight_entry_still_fails(counted):
     dW[2, 1] += 0.05
     with pytest.raises(PropertyFailure, match="dW differs from the oracle's gradient"):
         compare_loss("svm_loss_vectorized", "svm", float(loss), dW, W_, X_, y, REG, None)
+
+
+def test_ill_conditioned_ties_still_find_the_valid_gradient():
+    """A real student's correct svm_loss_vectorized (tests/real: imcsy's final) failed here: six
+    ties, three of them alike in the tight row of dW and told apart only by the loose one (weighed
+    4e-4 of it), which 200 projected gradient steps did not resolve. The fit is now exact (an
+    active-set solution of the box-constrained least squares), so a gradient that counts ties
+    (0, 0) and (0, 4) and none of the others passes, and one moved at a tight entry still fails."""
+    W_ = torch.tensor([[0.5, -0.99999, 1.1920928955078125e-07, 2.220446049250313e-16, 0.5], [1.0] * 5],
+                      dtype=torch.float64)
+    X_ = torch.tensor([[-2.0, 10000.0], [-2.0, 2000.0], [-2.0, 0.0], [-3.0, 10000.0], [3.0, -10000.0]],
+                      dtype=torch.float64)
+    y, reg = torch.tensor([3, 3, 3, 3, 3]), 0.7092135929032004
+    scores = X_ @ W_
+    margins = scores - scores[torch.arange(5), y].unsqueeze(1) + 1
+    counted = (margins > 0).double()
+    counted[torch.arange(5), y] = 0
+    for i, j in ((0, 0), (0, 4), (1, 0), (1, 4), (2, 0), (2, 4)):  # the ties: margins 0 up to rounding
+        counted[i, j] = float((i, j) in ((0, 0), (0, 4)))
+    counted[torch.arange(5), y] = -counted.sum(dim=1)
+    dW = X_.t() @ counted / 5 + 2 * reg * W_
+    loss, _ = shipped().svm_loss_vectorized(W_.clone(), X_.clone(), y.clone(), reg)
+    compare_loss("svm_loss_vectorized", "svm", float(loss), dW, W_, X_, y, reg, None)
+    dW[0, 1] += 1e-6
+    with pytest.raises(PropertyFailure, match="dW differs from the oracle's gradient"):
+        compare_loss("svm_loss_vectorized", "svm", float(loss), dW, W_, X_, y, reg, None)

@@ -92,10 +92,32 @@ def nearest_valid(got, base, X, y, ties, allowed):
     allowed = torch.as_tensor(allowed, dtype=torch.float64).expand(D, C).reshape(-1, 1)
     weight = allowed.min() / allowed
     Aw, r = A * weight, ((got - base).reshape(-1, 1) * weight).squeeze(1)
-    t = torch.linalg.lstsq(Aw, r.unsqueeze(1)).solution.squeeze(1).clamp(0, 1)
-    step = 1.0 / max(float(torch.linalg.matrix_norm(Aw, ord=2)) ** 2, 1e-300)
-    for _ in range(200):
-        t = (t - step * (Aw.t() @ (Aw @ t - r))).clamp(0, 1)
+    # min |Aw t - r| over the box t in [0, 1]^k, exactly (an active-set method: the weights
+    # make the problem ill-conditioned, too much for a fixed number of gradient steps): solve
+    # on the free coordinates, stop at the box where that leaves it, free a bound one whose
+    # gradient points into the box.
+    k = len(ties)
+    t, free = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.bool)
+    scale = float(Aw.abs().max()) * max(float(r.abs().max()), 1e-300)
+    for _ in range(4 * k + 8):
+        grad = Aw.t() @ (r - Aw @ t)  # minus the gradient of the fit's squared error
+        inward = ~free & (((t == 0) & (grad > 1e-12 * scale)) | ((t == 1) & (grad < -1e-12 * scale)))
+        if not inward.any():
+            break
+        free[int(torch.argmax(grad.abs() * inward))] = True
+        while free.any():
+            s = t.clone()
+            s[free] = torch.linalg.lstsq(Aw[:, free], (r - Aw[:, ~free] @ t[~free]).unsqueeze(1)).solution.squeeze(1)
+            if bool(((s[free] >= 0) & (s[free] <= 1)).all()):
+                t = s
+                break
+            d = s - t  # go toward s as far as the box lets, and fix what reaches a bound there
+            room = torch.where(d < 0, -t / d.clamp(max=-1e-300), (1 - t) / d.clamp(min=1e-300))
+            alpha = float(room[free & (d != 0)].min().clamp(0, 1))
+            t = (t + alpha * d).clamp(0, 1)
+            at = free & ((t <= 1e-15) | (t >= 1 - 1e-15))
+            t[at & (t <= 1e-15)], t[at & (t >= 1 - 1e-15)] = 0.0, 1.0
+            free &= ~at
     return base + (A @ t).reshape(D, C)
 '''
 # The harness judges with the very function the repro prints.
