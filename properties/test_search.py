@@ -10,6 +10,7 @@ import pytest
 
 from harness.judge.compare import type_name, fail
 from harness.judge.repro import one_param_snippet, search_snippet
+from harness.judge.static_checks import rebound_parameters
 from harness.confine.spies import SpyClassifier
 from harness.errors import SubmissionError
 from properties.loss_calls import attach_repro
@@ -112,6 +113,7 @@ def test_trains_once_and_measures_both_splits(subject, note, n_train, n_val, dat
         if got[key] != value:
             fail(NAME, f"must train with {key}={value} ({SPEC})", [f"{call}: cls.train got {key}={got[key]!r}"],
                  repro, {"rule": "train_args", "key": key, "default": got[key] == 100,
+                         "rebound": key in rebound_parameters(subject.path.read_text(errors="replace"), NAME),
                          "swapped": lr != reg and got["learning_rate"] == reg and got["reg"] == lr})
     if not (torch.equal(got["X_train"], X_train) and torch.equal(got["y_train"], y_train)):
         fail(NAME, f"must train on data_dict['X_train'], data_dict['y_train'] ({SPEC})", [call], repro,

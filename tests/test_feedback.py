@@ -48,6 +48,14 @@ def _evidence(model, W, X, y, reg, **mistake):
                 probe=lambda *a: mistakes.loss_with(model, *a, **mistake))
 
 
+def _each_variant(args):
+    """An entry's args with each list (any of its values) taken one value at a time."""
+    for key, values in args.items():
+        if isinstance(values, list):
+            return [a for v in values for a in _each_variant(dict(args, **{key: v}))]
+    return [args]
+
+
 def test_loss_variants_are_told_apart():
     """Each loss mistake, replayed on a generic case (and probed), is named as itself."""
     gen = torch.Generator().manual_seed(1)
@@ -58,6 +66,7 @@ def test_loss_variants_are_told_apart():
         if m.recognizer != "loss_variant":
             continue
         model = "svm" if m.functions[0].startswith("svm") else "softmax"
-        found = mistakes.recognize(_evidence(model, W, X, y, 0.25, **m.args))
-        assert found is not None and found.id == m.id, f"{m.id} recognized as {found and found.id}"
+        for args in _each_variant(m.args):
+            found = mistakes.recognize(_evidence(model, W, X, y, 0.25, **args))
+            assert found is not None and found.id == m.id, f"{m.id} {args} recognized as {found and found.id}"
     assert mistakes.recognize(_evidence("svm", W, X, y, 0.25)) is None, "a right answer looks like no mistake"

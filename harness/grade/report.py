@@ -96,6 +96,10 @@ class Outcomes:
         """complete: the run owes a verdict on every name (a report was asked for).
         A float32 remark on a function that already fails is noise: dropped."""
         for name in NAMES:
+            for dropped in mistakes.explained(self.mistakes[name]):
+                self.mistakes[name].remove(dropped)
+                line = f"\n  looks like: {mistakes.BY_ID[dropped].looks_like}"
+                self.messages[name] = [m.replace(line, "") for m in self.messages[name]]
             if self.status[name] in ("fail", "error", "missing"):
                 self.messages[name] = [m for m in self.messages[name]
                                        if not (m.startswith("note:") and FLOAT32_NOTE in m)]

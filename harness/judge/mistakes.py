@@ -33,6 +33,7 @@ class Mistake(NamedTuple):
     looks_like: str
     recognizer: str
     args: dict
+    explains: tuple = ()  # ids whose failure this mistake causes too (named alongside, they are dropped)
 
 
 RECOGNIZERS: Dict[str, Callable] = {}
@@ -48,11 +49,17 @@ def load(path: Path = CATALOGUE):
     for raw in tomllib.loads(path.read_text())["mistake"]:
         functions = tuple(n for f in raw["functions"] for n in GROUPS.get(f, (f,)))
         entries.append(Mistake(raw["id"], functions, raw["looks_like"], raw["recognizer"],
-                               raw.get("args", {})))
+                               raw.get("args", {}), tuple(raw.get("explains", ()))))
     return entries
 
 
 MISTAKES = load()
+BY_ID = {m.id: m for m in MISTAKES}
+
+
+def explained(ids) -> set:
+    """The ids among `ids` that another of them explains: one mistake, one line."""
+    return {e for i in ids if i in BY_ID for e in BY_ID[i].explains if e in ids and e != i}
 
 
 def recognize(evidence: Optional[dict]) -> Optional[Mistake]:
@@ -106,13 +113,25 @@ def _close(got, want, tol) -> bool:
 def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_correct_grad=False,
               loss_div="N", grad_div="N", reg_loss=1.0, reg_grad=2.0, sign=1.0, grad="right",
               shift="row", norm_dim=1, loss_terms="correct", transposed=False, hinge=True,
-              loss_sign=1.0, weights="mean"):
+              loss_sign=1.0, weights="mean", reg_form="elementwise", reg_loss_div="1", reg_grad_div="1"):
     """(loss, dW) in float64 of `model` with the given mistakes put in.
 
     loss_div, grad_div: what the data loss / gradient is divided by (N, 1, N*C, the number
     C of classes, the dimension D, N twice). weights="in_loop": the division by N sits in
     the loop over the examples, so example i (from 0) is divided N - i times. hinge=False:
-    the SVM's margins are summed without max(0, .). loss_sign: the data loss's sign."""
+    the SVM's margins are summed without max(0, .). loss_sign: the data loss's sign.
+    SVM grad="margin_values": each counted class weighs X[i] by its margin, not by 1 (the
+    correct class still by minus the count); "mask_keeps_negative": counted classes weigh 1,
+    the others keep their negative margins, and the correct class minus the row's sum.
+    Softmax shift="self": every score shifted by itself (all zero: a uniform softmax);
+    loss_terms="after_onehot": -log(p[y] - 1), the one-hot subtracted before the loss;
+    "outer": the correct-class term sums scores[i, y[k]] over every k (scores[:, y]).
+    reg_form="WtW": the loss's regulariser is reg * sum(W.T @ W), cross terms and all;
+    reg_loss_div, reg_grad_div: what the regulariser of the loss / of dW is divided by (N: it
+    sits inside the division by N). SVM grad="scores": the scores stand for the score gradient.
+    Softmax grad="onehot_assigned": the correct class's score gradient is set to -1, not p - 1;
+    loss_terms="no_log": -p[y] without the log. weights="in_loop_reg": the division by N and
+    the regulariser both sit in the loop over the examples."""
     W, X = W.detach().to("cpu", torch.float64), X.detach().to("cpu", torch.float64)
     y = y.detach().cpu()
     N, D, C = X.shape[0], X.shape[1], W.shape[1]
@@ -130,6 +149,14 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
             g[rows, y] = 0
         coeff = g.clone()
         coeff[rows, y] = -g.sum(dim=0 if grad == "count_per_class" else 1)
+        if grad == "scores":
+            coeff = s.clone()
+        if grad in ("margin_values", "mask_keeps_negative"):
+            others = torch.ones_like(pos)
+            others[rows, y] = 0
+            weight = m.clamp(min=0) if grad == "margin_values" else torch.where(m > 0, 1.0, m)
+            coeff = weight * others
+            coeff[rows, y] = -(g if grad == "margin_values" else coeff).sum(dim=1)
         if grad == "correct_only":
             keep = torch.zeros_like(coeff)
             keep[rows, y] = coeff[rows, y]
@@ -138,26 +165,37 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
             coeff[rows, y] = -(C - 1.0)
     else:
         z = {"row": s - s.max(dim=1, keepdim=True).values, "none": s,
-             "global": s - s.max(), "column": s - s.max(dim=0, keepdim=True).values}[shift]
+             "global": s - s.max(), "column": s - s.max(dim=0, keepdim=True).values,
+             "self": s - s}[shift]
         e = torch.exp(z)
         p = e / (e.sum() if norm_dim == "all" else e.sum(dim=norm_dim, keepdim=True))
-        per_row = -torch.log(p).sum(dim=1) if loss_terms == "all" else -torch.log(p[rows, y])
+        per_row = {"all": lambda: -torch.log(p).sum(dim=1),
+                   "after_onehot": lambda: -torch.log(p[rows, y] - 1),
+                   "outer": lambda: torch.logsumexp(z, dim=1) - z[:, y].sum(dim=1),
+                   "no_log": lambda: -p[rows, y],
+                   "correct": lambda: -torch.log(p[rows, y])}[loss_terms]()
         coeff = p.clone()
         if grad == "right":
             coeff[rows, y] -= 1
         elif grad == "columns":
             coeff[:, torch.unique(y)] -= 1
-    if weights == "in_loop":  # divided by N after every example: example i, N - i times
+        elif grad == "onehot_assigned":
+            coeff[rows, y] = -1.0
+    in_loop_reg = 1.0
+    if weights in ("in_loop", "in_loop_reg"):  # divided by N after every example: example i, N - i times
         w = torch.tensor([float(N) ** -(N - i) for i in range(N)], dtype=torch.float64)
         per_row, coeff = per_row * w, coeff * w.unsqueeze(1)
         loss_div = grad_div = "1"
+        if weights == "in_loop_reg":  # the regulariser added after every division: sum of N^-k, k < N
+            in_loop_reg = float(sum(float(N) ** -k for k in range(N)))
     data = loss_sign * float(per_row.sum())
     data_dW = sign * (X.t() @ coeff)
     if transposed:  # (coeff.T @ X): runs only when D == C
         data_dW = data_dW.t()
     divide = {"N": N, "1": 1, "NC": N * C, "C": C, "D": D, "NN": N * N}
-    loss = data / divide[loss_div] + reg_loss * reg * float((W * W).sum())
-    dW = data_dW / divide[grad_div] + reg_grad * reg * W
+    penalty = (W.t() @ W).sum() if reg_form == "WtW" else (W * W).sum()
+    loss = data / divide[loss_div] + in_loop_reg * reg_loss * reg * float(penalty) / divide[reg_loss_div]
+    dW = data_dW / divide[grad_div] + in_loop_reg * reg_grad * reg * W / divide[reg_grad_div]
     return loss, dW
 
 
@@ -190,22 +228,31 @@ def _probe_answer(ev):
 @recognizer
 def loss_variant(ev, **mistake):
     """The loss recomputed with the mistake put in gives what the submission gave, on the
-    counterexample and (when the submission can be probed) on one richer case."""
+    counterexample and (when the submission can be probed) on one richer case. An argument
+    given as a list: any one of its values (one mistake that students place in several ways)."""
     if ev.get("kind") != "loss":
         return False
+    for key, values in mistake.items():
+        if isinstance(values, list):
+            return any(loss_variant(ev, **dict(mistake, **{key: v})) for v in values)
     here = _variant_matches(ev, ev["W"], ev["X"], ev["y"], ev["reg"], ev["loss"], ev["dW"],
                             ev["tol_loss"], ev["tol_dW"], mistake)
     if not here:  # None: the mistake changes nothing on the counterexample, so it is not why it failed
         return False
-    probed = None
-    if "probe" in ev:
-        try:
-            case = _probe_answer(ev)
-        except Exception:
-            case = None
-        if case is not None:
-            probed = _variant_matches(ev, *case, mistake)
-    return probed is not False
+    return _probed_too(ev, mistake, probe_may_raise=False)
+
+
+def _probed_too(ev, mistake, probe_may_raise) -> bool:
+    """The mistake also gives what the submission gives on the richer probe case. A crash there:
+    not this mistake (it is in the values, which a plain case does not crash on), unless
+    `probe_may_raise` (a mistake that crashes on shapes the counterexample does not have)."""
+    if "probe" not in ev:
+        return True
+    try:
+        case = _probe_answer(ev)
+    except Exception:
+        return probe_may_raise
+    return _variant_matches(ev, *case, mistake) is not False
 
 
 @recognizer
@@ -213,7 +260,12 @@ def transposed_grad(ev):
     """dW of shape (C, D) where W is (D, C); or, where D == C lets it run, the transpose."""
     if ev.get("kind") == "form":
         return ev.get("what") == "dW" and bool(ev.get("transposed"))
-    return ev.get("kind") == "loss" and ev["W"].shape[0] == ev["W"].shape[1] and loss_variant(ev, transposed=True)
+    if ev.get("kind") != "loss" or ev["W"].shape[0] != ev["W"].shape[1]:
+        return False
+    mistake = {"transposed": True}  # on the probe (W not square) a transposed dW may not even run
+    here = _variant_matches(ev, ev["W"], ev["X"], ev["y"], ev["reg"], ev["loss"], ev["dW"],
+                            ev["tol_loss"], ev["tol_dW"], mistake)
+    return bool(here) and _probed_too(ev, mistake, probe_may_raise=True)
 
 
 @recognizer
@@ -238,11 +290,85 @@ def overflow(ev, single_row_breaks: bool, loss_finite=None):
         return False
     if loss_finite is not None and math.isfinite(ev["loss"]) != loss_finite:
         return False
+    # an overflow needs large scores: on the small probe case, where no shift matters, the answer
+    # must be right; wrong there (or not finite) is another mistake, which this line would hide
+    Wp, Xp, yp, regp, small_loss, small_dW, tol_loss, tol_dW = _probe_answer(ev)
+    right_loss, right_dW = loss_with(ev["model"], Wp, Xp, yp, regp)
+    if not (_close(small_loss, right_loss, tol_loss) and _close(small_dW, right_dW, tol_dW)):
+        return False
     W, X, y, reg = ev["W"], ev["X"], ev["y"], ev["reg"]
     top = int(torch.argmax((X.double() @ W.double()).max(dim=1).values))
     loss, dW = ev["probe"](W, X[top:top + 1], y[top:top + 1], reg)
     broke = not (math.isfinite(float(loss)) and bool(torch.isfinite(dW).all()))
     return broke == single_row_breaks
+
+
+# A shift by something else than each row's max score leaves the softmax unchanged in exact
+# arithmetic, so only the dtype's range shows it: these recompute the softmax loss in the
+# submission's own dtype with the mistaken shift, on the counterexample and on small cases
+# built at the edge of that range, and compare which answers overflow and the finite values.
+SHIFTS = {"input_row": lambda s, X: X.max(dim=1, keepdim=True).values,  # the max of X[i], not of the scores
+          "twice_global": lambda s, X: 2 * s.max()}
+
+
+def softmax_in_dtype(W, X, y, reg, shift):
+    """(loss, dW) in float64 of a softmax loss computed in W's dtype with scores - SHIFTS[shift]."""
+    dtype = W.dtype
+    W, X, y = W.detach().cpu().to(dtype), X.detach().cpu().to(dtype), y.detach().cpu()
+    N, rows = X.shape[0], torch.arange(X.shape[0])
+    s = X @ W
+    e = torch.exp(s - SHIFTS[shift](s, X))
+    p = e / e.sum(dim=1, keepdim=True)
+    loss = -torch.log(p[rows, y]).sum() / N + reg * (W * W).sum()
+    coeff = p.clone()
+    coeff[rows, y] -= 1
+    return float(loss), (X.t() @ coeff / N + 2 * reg * W).double()
+
+
+def _shift_cases(dtype):
+    """Cases at the edge of the dtype's range (L = log of its largest number): a row of small
+    scores from huge pixels; one row of scores near 1.5 L; rows near 0.7 L and near 0; rows near
+    1.5 L and near 0. Each a (W, X, y, reg) with X @ W the scores described."""
+    L = math.log(torch.finfo(dtype).max)
+    t = lambda rows: torch.tensor(rows, dtype=torch.float64).to(dtype)
+    small = [[0.0, 0.0, 0.0], [0.5, -0.3, 0.1]]
+    eye = t([[1.0, 0.0], [0.0, 1.0]])
+    top = lambda a: t([[a, a - 1, a - 2], [0.0, -1.0, -2.0]])
+    return [(t(small), t([[1.5 * L, 1.0]]), torch.tensor([0]), 0.0),
+            (top(1.5 * L), t([[1.0, 0.0]]), torch.tensor([1]), 0.0),
+            (top(0.7 * L), eye, torch.tensor([0, 2]), 0.0),
+            (top(1.5 * L), eye, torch.tensor([1, 0]), 0.0)]
+
+
+def _same_answer(got, want) -> bool:
+    """Overflow in the same places, the finite values alike (to the dtype's rounding, loosely)."""
+    (got_loss, got_dW), (want_loss, want_dW) = got, want
+    got_dW, want_dW = got_dW.detach().double().cpu(), want_dW.double()
+    if got_dW.shape != want_dW.shape or math.isfinite(float(got_loss)) != math.isfinite(want_loss):
+        return False
+    if math.isfinite(want_loss) and abs(float(got_loss) - want_loss) > 1e-3 * max(1.0, abs(want_loss)):
+        return False
+    return _close(got_dW, want_dW, 1e-3 * max(1.0, float(want_dW[torch.isfinite(want_dW)].abs().max())) if bool(torch.isfinite(want_dW).any()) else 0.0)
+
+
+@recognizer
+def shifted(ev, shift):
+    """The submission overflows where, and gives what, the softmax loss computed in its dtype
+    with the mistaken shift gives: on the counterexample (where the right answer is finite and
+    the mistaken one is not) and on every case of _shift_cases."""
+    if ev.get("kind") != "loss" or ev.get("model") != "softmax" or "probe" not in ev:
+        return False
+    W, X, y, reg = ev["W"], ev["X"], ev["y"], ev["reg"]
+    want = softmax_in_dtype(W, X, y, reg, shift)
+    if math.isfinite(want[0]) and bool(torch.isfinite(want[1]).all()):
+        return False  # the mistake does not overflow here: not why it failed
+    if not _same_answer((ev["loss"], ev["dW"]), want):
+        return False
+    for case in _shift_cases(W.dtype):
+        Wc, Xc, yc, regc = (v.to(W.device) if isinstance(v, torch.Tensor) else v for v in case)
+        if not _same_answer(ev["probe"](Wc, Xc, yc, regc), softmax_in_dtype(*case, shift)):
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- sampling

@@ -150,3 +150,24 @@ def vectorization_findings(source: str, name: str) -> List[Finding]:
         loops.visit(fn)
         findings += [Finding(fn_name, line, what) for line, what in loops.found]
     return findings
+
+
+def rebound_parameters(source: str, name: str) -> Set[str]:
+    """The parameters of top-level function `name` that its body assigns to (`num_iters = 100`,
+    `lr += ...`, a for target) and reads after that: the argument the caller gave no longer
+    reaches what follows. (Assigned and never read again, the assignment changes nothing.)"""
+    try:
+        function = _top_level(ast.parse(source)).get(name)
+    except SyntaxError:
+        return set()
+    if function is None:
+        return set()
+    args = function.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id in params]
+    first_store = {}
+    for n in names:
+        if isinstance(n.ctx, ast.Store):
+            first_store[n.id] = min(first_store.get(n.id, n.lineno), n.lineno)
+    return {n.id for n in names if isinstance(n.ctx, ast.Load) and n.id in first_store
+            and n.lineno > first_store[n.id]}
