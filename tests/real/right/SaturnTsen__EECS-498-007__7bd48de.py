@@ -1,0 +1,646 @@
+# real: passes
+# real-source: github:SaturnTsen/EECS-498-007 A2/linear_classifier.py @ 7bd48decbe2b9b58280796490a7c84a30d1f44e1
+# real-rest: github:SaturnTsen/EECS-498-007 A2/linear_classifier.py @ 7bd48decbe2b9b58280796490a7c84a30d1f44e1
+"""
+Implements linear classifeirs in PyTorch.
+WARNING: you SHOULD NOT use ".to()" or ".cuda()" in each implementation block.
+"""
+import torch
+import random
+import statistics
+from abc import abstractmethod
+from typing import Dict, List, Callable, Optional
+
+
+def hello_linear_classifier():
+    """
+    This is a sample function that we will try to import and run to ensure that
+    our environment is correctly set up on Google Colab.
+    """
+    print("Hello from linear_classifier.py!")
+
+
+# Template class modules that we will use later: Do not edit/modify this class
+class LinearClassifier:
+    """An abstarct class for the linear classifiers"""
+
+    # Note: We will re-use `LinearClassifier' in both SVM and Softmax
+    def __init__(self):
+        random.seed(0)
+        torch.manual_seed(0)
+        self.W = None
+
+    def train(
+        self,
+        X_train: torch.Tensor,
+        y_train: torch.Tensor,
+        learning_rate: float = 1e-3,
+        reg: float = 1e-5,
+        num_iters: int = 100,
+        batch_size: int = 200,
+        verbose: bool = False,
+    ):
+        train_args = (
+            self.loss,
+            self.W,
+            X_train,
+            y_train,
+            learning_rate,
+            reg,
+            num_iters,
+            batch_size,
+            verbose,
+        )
+        self.W, loss_history = train_linear_classifier(*train_args)
+        return loss_history
+
+    def predict(self, X: torch.Tensor):
+        return predict_linear_classifier(self.W, X)
+
+    @abstractmethod
+    def loss(
+        self,
+        W: torch.Tensor,
+        X_batch: torch.Tensor,
+        y_batch: torch.Tensor,
+        reg: float,
+    ):
+        """
+        Compute the loss function and its derivative.
+        Subclasses will override this.
+
+        Inputs:
+        - W: A PyTorch tensor of shape (D, C) containing (trained) weight of a model.
+        - X_batch: A PyTorch tensor of shape (N, D) containing a minibatch of N
+          data points; each point has dimension D.
+        - y_batch: A PyTorch tensor of shape (N,) containing labels for the minibatch.
+        - reg: (float) regularization strength.
+
+        Returns: A tuple containing:
+        - loss as a single float
+        - gradient with respect to self.W; an tensor of the same shape as W
+        """
+        raise NotImplementedError
+
+    def _loss(self, X_batch: torch.Tensor, y_batch: torch.Tensor, reg: float):
+        self.loss(self.W, X_batch, y_batch, reg)
+
+    def save(self, path: str):
+        torch.save({"W": self.W}, path)
+        print("Saved in {}".format(path))
+
+    def load(self, path: str):
+        W_dict = torch.load(path, map_location="cpu")
+        self.W = W_dict["W"]
+        if self.W is None:
+            raise Exception("Failed to load your checkpoint")
+        # print("load checkpoint file: {}".format(path))
+
+
+class LinearSVM(LinearClassifier):
+    """A subclass that uses the Multiclass SVM loss function"""
+
+    def loss(
+        self,
+        W: torch.Tensor,
+        X_batch: torch.Tensor,
+        y_batch: torch.Tensor,
+        reg: float,
+    ):
+        return svm_loss_vectorized(W, X_batch, y_batch, reg)
+
+
+class Softmax(LinearClassifier):
+    """A subclass that uses the Softmax + Cross-entropy loss function"""
+
+    def loss(
+        self,
+        W: torch.Tensor,
+        X_batch: torch.Tensor,
+        y_batch: torch.Tensor,
+        reg: float,
+    ):
+        return softmax_loss_vectorized(W, X_batch, y_batch, reg)
+
+
+# **************************************************#
+################## Section 1: SVM ##################
+# **************************************************#
+
+
+def svm_loss_naive(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Structured SVM loss function, naive implementation (with loops).
+
+    Inputs have dimension D, there are C classes, and we operate on minibatches
+    of N examples. When you implment the regularization over W, please DO NOT
+    multiply the regularization term by 1/2 (no coefficient).
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C) containing weights.
+    - X: A PyTorch tensor of shape (N, D) containing a minibatch of data.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as torch scalar
+    - gradient of loss with respect to weights W; a tensor of same shape as W
+    """
+    dW = torch.zeros_like(W)  # initialize the gradient as zero
+
+    # compute the loss and the gradient
+    num_classes = W.shape[1]
+    num_train = X.shape[0]
+    loss = 0.0
+    for i in range(num_train):
+        scores = W.t().mv(X[i])
+        correct_class_score = scores[y[i]]
+        for j in range(num_classes):
+            if j == y[i]:
+                continue
+            margin = scores[j] - correct_class_score + 1  # note delta = 1
+            if margin > 0:
+                loss += margin
+                #######################################################################
+                # TODO:                                                               #
+                # Compute the gradient of the SVM term of the loss function and store #
+                # it on dW. (part 1) Rather than first computing the loss and then    #
+                # computing the derivative, it is simple to compute the derivative    #
+                # at the same time that the loss is being computed.                   #
+                #######################################################################
+                # Replace "pass" statement with your code
+                dW[:, j] += X[i]
+                dW[:, y[i]] -= X[i]
+                # 这里 correct_class_score 也是和 W 有关的，所以要减去 X[i]
+                #######################################################################
+                #                       END OF YOUR CODE                              #
+                #######################################################################
+
+    # Right now the loss is a sum over all training examples, but we want it
+    # to be an average instead so we divide by num_train.
+    loss /= num_train
+
+    # Add regularization to the loss.
+    loss += reg * torch.sum(W * W)
+
+    #############################################################################
+    # TODO:                                                                     #
+    # Compute the gradient of the loss function w.r.t. the regularization term  #
+    # and add it to dW. (part 2)                                                #
+    #############################################################################
+    # Replace "pass" statement with your code
+    dW = dW / num_train + 2 * reg * W
+    # 上面loss除了num_train，所以这里也要除以num_train
+    #############################################################################
+    #                             END OF YOUR CODE                              #
+    #############################################################################
+
+    return loss, dW
+
+
+def svm_loss_vectorized(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Structured SVM loss function, vectorized implementation. When you implment
+    the regularization over W, please DO NOT multiply the regularization term by
+    1/2 (no coefficient). The inputs and outputs are the same as svm_loss_naive.
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C) containing weights.
+    - X: A PyTorch tensor of shape (N, D) containing a minibatch of data.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as torch scalar
+    - gradient of loss with respect to weights W; a tensor of same shape as W
+    """
+    loss = 0.0
+    dW = torch.zeros_like(W)  # initialize the gradient as zero
+
+    #############################################################################
+    # TODO:                                                                     #
+    # Implement a vectorized version of the structured SVM loss, storing the    #
+    # result in loss.                                                           #
+    #############################################################################
+    # Replace "pass" statement with your code
+    num_train = X.shape[0]
+    score = X.mm(W)
+    score_y = score[torch.arange(num_train), y]
+    score_differences = score - score_y[:, None] + 1
+    loss += score_differences.relu().sum(dim=1).mean() - 1
+    loss += reg * W.square().sum()
+    #############################################################################
+    #                             END OF YOUR CODE                              #
+    #############################################################################
+
+    #############################################################################
+    # TODO:                                                                     #
+    # Implement a vectorized version of the gradient for the structured SVM     #
+    # loss, storing the result in dW.                                           #
+    #                                                                           #
+    # Hint: Instead of computing the gradient from scratch, it may be easier    #
+    # to reuse some of the intermediate values that you used to compute the     #
+    # loss.                                                                     #
+    #############################################################################
+
+    # Recommended prerequisites:
+    # https://github.com/kenjihiranabe/The-Art-of-Linear-Algebra
+
+    # Replace "pass" statement with your code
+
+    # margin = scores[j] - correct_class_score + 1  # note delta = 1
+    #     if margin > 0:
+    #         loss += margin
+    #         dW[:, j] += X[i]
+    #         dW[:, y[i]] -= X[i]
+
+    # if margin > 0
+    mask = score_differences.gt(0).to(dtype=X.dtype)
+
+    #  dW[:, j] += X[i]
+    dW += X.t().mm(mask)
+
+    #  dW[:, y[i]] -= X[i] here y[i] is the correct class
+    # First we need to calculate the number of times that diff > 0
+    sum_cnt = mask.sum(dim=1)
+    # Then comes the art of linear algebra
+    # we need to subtract the number of times that diff > 0 from the correct class
+    mask2 = torch.zeros_like(mask)
+    mask2[torch.arange(num_train), y] -= sum_cnt
+    dW += X.t().mm(mask2)
+
+    # Normalization and regularization
+    dW = dW / num_train + 2 * reg * W
+
+    #############################################################################
+    #                             END OF YOUR CODE                              #
+    #############################################################################
+
+    return loss, dW
+
+
+def sample_batch(
+    X: torch.Tensor, y: torch.Tensor, num_train: int, batch_size: int
+):
+    """
+    Sample batch_size elements from the training data and their
+    corresponding labels to use in this round of gradient descent.
+    """
+    X_batch = None
+    y_batch = None
+    #########################################################################
+    # TODO: Store the data in X_batch and their corresponding labels in     #
+    # y_batch; after sampling, X_batch should have shape (batch_size, dim)  #
+    # and y_batch should have shape (batch_size,)                           #
+    #                                                                       #
+    # Hint: Use torch.randint to generate indices.                          #
+    #########################################################################
+    # Replace "pass" statement with your code
+    indices = torch.randint(0, num_train, (batch_size,))
+    X_batch = X[indices]
+    y_batch = y[indices]
+    #########################################################################
+    #                       END OF YOUR CODE                                #
+    #########################################################################
+    return X_batch, y_batch
+
+
+def train_linear_classifier(
+    loss_func: Callable,
+    W: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    learning_rate: float = 1e-3,
+    reg: float = 1e-5,
+    num_iters: int = 100,
+    batch_size: int = 200,
+    verbose: bool = False,
+):
+    """
+    Train this linear classifier using stochastic gradient descent.
+
+    Inputs:
+    - loss_func: loss function to use when training. It should take W, X, y
+      and reg as input, and output a tuple of (loss, dW)
+    - W: A PyTorch tensor of shape (D, C) giving the initial weights of the
+      classifier. If W is None then it will be initialized here.
+    - X: A PyTorch tensor of shape (N, D) containing training data; there are N
+      training samples each of dimension D.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c
+      means that X[i] has label 0 <= c < C for C classes.
+    - learning_rate: (float) learning rate for optimization.
+    - reg: (float) regularization strength.
+    - num_iters: (integer) number of steps to take when optimizing
+    - batch_size: (integer) number of training examples to use at each step.
+    - verbose: (boolean) If true, print progress during optimization.
+
+    Returns: A tuple of:
+    - W: The final value of the weight matrix and the end of optimization
+    - loss_history: A list of Python scalars giving the values of the loss at each
+      training iteration.
+    """
+    # assume y takes values 0...K-1 where K is number of classes
+    num_train, dim = X.shape
+    if W is None:
+        # lazily initialize W
+        num_classes = torch.max(y) + 1
+        W = 0.000001 * torch.randn(
+            dim, num_classes, device=X.device, dtype=X.dtype
+        )
+    else:
+        num_classes = W.shape[1]
+
+    # Run stochastic gradient descent to optimize W
+    loss_history = []
+    for it in range(num_iters):
+        # TODO: implement sample_batch function
+        X_batch, y_batch = sample_batch(X, y, num_train, batch_size)
+
+        # evaluate loss and gradient
+        loss, grad = loss_func(W, X_batch, y_batch, reg)
+        loss_history.append(loss.item())
+
+        # perform parameter update
+        #########################################################################
+        # TODO:                                                                 #
+        # Update the weights using the gradient and the learning rate.          #
+        #########################################################################
+        # Replace "pass" statement with your code
+        W -= learning_rate * grad
+        #########################################################################
+        #                       END OF YOUR CODE                                #
+        #########################################################################
+
+        if verbose and it % 100 == 0:
+            print("iteration %d / %d: loss %f" % (it, num_iters, loss))
+
+    return W, loss_history
+
+
+def predict_linear_classifier(W: torch.Tensor, X: torch.Tensor):
+    """
+    Use the trained weights of this linear classifier to predict labels for
+    data points.
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C), containing weights of a model
+    - X: A PyTorch tensor of shape (N, D) containing training data; there are N
+      training samples each of dimension D.
+
+    Returns:
+    - y_pred: PyTorch int64 tensor of shape (N,) giving predicted labels for each
+      elemment of X. Each element of y_pred should be between 0 and C - 1.
+    """
+    y_pred = torch.zeros(X.shape[0], dtype=torch.int64)
+    ###########################################################################
+    # TODO:                                                                   #
+    # Implement this method. Store the predicted labels in y_pred.            #
+    ###########################################################################
+    # Replace "pass" statement with your code
+    y_pred = torch.argmax(X.mm(W), dim=1)
+    ###########################################################################
+    #                           END OF YOUR CODE                              #
+    ###########################################################################
+    return y_pred
+
+
+def svm_get_search_params():
+    """
+    Return candidate hyperparameters for the SVM model. You should provide
+    at least two param for each, and total grid search combinations
+    should be less than 25.
+
+    Returns:
+    - learning_rates: learning rate candidates, e.g. [1e-3, 1e-2, ...]
+    - regularization_strengths: regularization strengths candidates
+                                e.g. [1e0, 1e1, ...]
+    """
+
+    learning_rates = []
+    regularization_strengths = []
+
+    ###########################################################################
+    # TODO:   add your own hyper parameter lists.                             #
+    ###########################################################################
+    # Replace "pass" statement with your code
+    learning_rates = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+    regularization_strengths = [1e-4, 1e-3, 1e-2, 1e-1, 1]
+    ###########################################################################
+    #                           END OF YOUR CODE                              #
+    ###########################################################################
+
+    return learning_rates, regularization_strengths
+
+
+def test_one_param_set(
+    cls: LinearClassifier,
+    data_dict: Dict[str, torch.Tensor],
+    lr: float,
+    reg: float,
+    num_iters: int = 2000,
+):
+    """
+    Train a single LinearClassifier instance and return the learned instance
+    with train/val accuracy.
+
+    Inputs:
+    - cls (LinearClassifier): a newly-created LinearClassifier instance.
+                              Train/Validation should perform over this instance
+    - data_dict (dict): a dictionary that includes
+                        ['X_train', 'y_train', 'X_val', 'y_val']
+                        as the keys for training a classifier
+    - lr (float): learning rate parameter for training a SVM instance.
+    - reg (float): a regularization weight for training a SVM instance.
+    - num_iters (int, optional): a number of iterations to train
+
+    Returns:
+    - cls (LinearClassifier): a trained LinearClassifier instances with
+                              (['X_train', 'y_train'], lr, reg)
+                              for num_iter times.
+    - train_acc (float): training accuracy of the svm_model
+    - val_acc (float): validation accuracy of the svm_model
+    """
+    train_acc = 0.0  # The accuracy is simply the fraction of data points
+    val_acc = 0.0  # that are correctly classified.
+    ###########################################################################
+    # TODO:                                                                   #
+    # Write code that, train a linear SVM on the training set, compute its    #
+    # accuracy on the training and validation sets                            #
+    #                                                                         #
+    # Hint: Once you are confident that your validation code works, you       #
+    # should rerun the validation code with the final value for num_iters.    #
+    # Before that, please test with small num_iters first                     #
+    ###########################################################################
+    # Feel free to uncomment this, at the very beginning,
+    # and don't forget to remove this line before submitting your final version
+    # num_iters = 100
+
+    # Replace "pass" statement with your code
+    cls.train(
+        data_dict["X_train"],
+        data_dict["y_train"],
+        learning_rate=lr,
+        reg=reg,
+        num_iters=num_iters,
+    )
+    train_acc = float(torch.mean((cls.predict(
+        data_dict["X_train"]) == data_dict["y_train"]).float()))
+    val_acc = float(torch.mean((cls.predict(
+        data_dict["X_val"]) == data_dict["y_val"]).float()))
+    ############################################################################
+    #                            END OF YOUR CODE                              #
+    ############################################################################
+
+    return cls, train_acc, val_acc
+
+
+# **************************************************#
+################ Section 2: Softmax ################
+# **************************************************#
+
+
+def softmax_loss_naive(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Softmax loss function, naive implementation (with loops).  When you implment
+    the regularization over W, please DO NOT multiply the regularization term by
+    1/2 (no coefficient).
+
+    Inputs have dimension D, there are C classes, and we operate on minibatches
+    of N examples.
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C) containing weights.
+    - X: A PyTorch tensor of shape (N, D) containing a minibatch of data.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as single float
+    - gradient with respect to weights W; an tensor of same shape as W
+    """
+    # Initialize the loss and gradient to zero.
+    loss = 0.0
+    dW = torch.zeros_like(W)
+
+    #############################################################################
+    # TODO: Compute the softmax loss and its gradient using explicit loops.     #
+    # Store the loss in loss and the gradient in dW. If you are not careful     #
+    # here, it is easy to run into numeric instability (Check Numeric Stability #
+    # in http://cs231n.github.io/linear-classify/). Plus, don't forget the      #
+    # regularization!                                                           #
+    #############################################################################
+    # Replace "pass" statement with your code
+    num_train = X.shape[0]
+    num_class = W.shape[1]
+    for i in range(num_train):
+        scores = W.t().mv(X[i])
+        scores -= torch.max(scores)  # for numerical stability
+        scores = torch.exp(scores)
+        scores /= torch.sum(scores)
+        loss += -torch.log(scores[y[i]])
+        for j in range(num_class):
+            dW[:, j] += X[i] * scores[j]
+            # in other words, dW[:, j] += X[i].t().mv(scores)
+        dW[:, y[i]] -= X[i]
+    # Regularization
+    loss = loss / num_train + reg * torch.sum(W * W)
+    dW = dW / num_train + 2 * reg * W
+    #############################################################################
+    #                          END OF YOUR CODE                                 #
+    #############################################################################
+
+    return loss, dW
+
+
+def softmax_loss_vectorized(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Softmax loss function, vectorized version.  When you implment the
+    regularization over W, please DO NOT multiply the regularization term by 1/2
+    (no coefficient).
+
+    Inputs and outputs are the same as softmax_loss_naive.
+    """
+    # Initialize the loss and gradient to zero.
+    loss = 0.0
+    dW = torch.zeros_like(W)
+
+    #############################################################################
+    # TODO: Compute the softmax loss and its gradient using no explicit loops.  #
+    # Store the loss in loss and the gradient in dW. If you are not careful     #
+    # here, it is easy to run into numeric instability (Check Numeric Stability #
+    # in http://cs231n.github.io/linear-classify/). Don't forget the            #
+    # regularization!                                                           #
+    #############################################################################
+    # Replace "pass" statement with your code
+    num_train = X.shape[0]
+    num_class = W.shape[1]
+    # for i in range(num_train):
+    #     scores = W.t().mv(X[i])
+    #     scores -= torch.max(scores)  # for numerical stability
+    #     scores = torch.exp(scores)
+    #     scores /= torch.sum(scores)
+    #     loss += -torch.log(scores[y[i]])
+    #     for j in range(num_class):
+    #         dW[:, j] += X[i] * scores[j]
+    #         # in other words, dW[:, j] += X[i].t().mv(scores)
+    #     dW[:, y[i]] -= X[i]
+    # Loss
+    scores = X.mm(W)
+    scores -= torch.max(scores, dim=1, keepdim=True).values
+    scores = torch.exp(scores)
+    scores /= torch.sum(scores, dim=1, keepdim=True)
+    loss += -torch.log(scores[torch.arange(num_train), y]).sum()
+    # Gradient
+    dW += X.t().mm(scores)
+    mask = torch.zeros_like(scores)
+    mask[torch.arange(num_train), y] -= 1
+    dW += X.t().mm(mask)
+    # Regularization
+    loss = loss / num_train + reg * torch.sum(W * W)
+    dW = dW / num_train + 2 * reg * W
+    #############################################################################
+    #                          END OF YOUR CODE                                 #
+    #############################################################################
+
+    return loss, dW
+
+
+def softmax_get_search_params():
+    """
+    Return candidate hyperparameters for the Softmax model. You should provide
+    at least two param for each, and total grid search combinations
+    should be less than 25.
+
+    Returns:
+    - learning_rates: learning rate candidates, e.g. [1e-3, 1e-2, ...]
+    - regularization_strengths: regularization strengths candidates
+                                e.g. [1e0, 1e1, ...]
+    """
+    learning_rates = []
+    regularization_strengths = []
+
+    ###########################################################################
+    # TODO: Add your own hyper parameter lists. This should be similar to the #
+    # hyperparameters that you used for the SVM, but you may need to select   #
+    # different hyperparameters to achieve good performance with the softmax  #
+    # classifier.                                                             #
+    ###########################################################################
+    # Replace "pass" statement with your code
+    learning_rates = [1e-3, 1e-2, 1e-1, 1, 10]
+    regularization_strengths = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
+    ###########################################################################
+    #                           END OF YOUR CODE                              #
+    ###########################################################################
+
+    return learning_rates, regularization_strengths

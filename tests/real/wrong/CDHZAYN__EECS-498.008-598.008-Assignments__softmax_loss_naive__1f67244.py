@@ -1,0 +1,650 @@
+# real: blames softmax_loss_naive
+# real-mistake: new: softmax-shift-by-self
+# real-label: the max shift is score -= score.max(score), torch.max of score with itself (elementwise, = score), so every score becomes 0: the softmax is uniform (loss log C, p_j = 1/C) whatever W and X
+# real-source: github:CDHZAYN/EECS-498.008-598.008-Assignments A2/linear_classifier.py @ 1f67244f52e740ee68fc0ebe12196458166d9b60
+# real-rest: github:CDHZAYN/EECS-498.008-598.008-Assignments A2/linear_classifier.py @ 1f67244f52e740ee68fc0ebe12196458166d9b60
+# real-note: the student's final version; every other function of it is right
+"""
+Implements linear classifeirs in PyTorch.
+WARNING: you SHOULD NOT use ".to()" or ".cuda()" in each implementation block.
+"""
+import torch
+import random
+import statistics
+from abc import abstractmethod
+from typing import Dict, List, Callable, Optional
+
+
+def hello_linear_classifier():
+    """
+    This is a sample function that we will try to import and run to ensure that
+    our environment is correctly set up on Google Colab.
+    """
+    print("Hello from linear_classifier.py!")
+
+
+# Template class modules that we will use later: Do not edit/modify this class
+class LinearClassifier:
+    """An abstarct class for the linear classifiers"""
+
+    # Note: We will re-use `LinearClassifier' in both SVM and Softmax
+    def __init__(self):
+        random.seed(0)
+        torch.manual_seed(0)
+        self.W = None
+
+    def train(
+            self,
+            X_train: torch.Tensor,
+            y_train: torch.Tensor,
+            learning_rate: float = 1e-3,
+            reg: float = 1e-5,
+            num_iters: int = 100,
+            batch_size: int = 200,
+            verbose: bool = False,
+    ):
+        train_args = (
+            self.loss,
+            self.W,
+            X_train,
+            y_train,
+            learning_rate,
+            reg,
+            num_iters,
+            batch_size,
+            verbose,
+        )
+        self.W, loss_history = train_linear_classifier(*train_args)
+        return loss_history
+
+    def predict(self, X: torch.Tensor):
+        return predict_linear_classifier(self.W, X)
+
+    @abstractmethod
+    def loss(
+            self,
+            W: torch.Tensor,
+            X_batch: torch.Tensor,
+            y_batch: torch.Tensor,
+            reg: float,
+    ):
+        """
+        Compute the loss function and its derivative.
+        Subclasses will override this.
+
+        Inputs:
+        - W: A PyTorch tensor of shape (D, C) containing (trained) weight of a model.
+        - X_batch: A PyTorch tensor of shape (N, D) containing a minibatch of N
+          data points; each point has dimension D.
+        - y_batch: A PyTorch tensor of shape (N,) containing labels for the minibatch.
+        - reg: (float) regularization strength.
+
+        Returns: A tuple containing:
+        - loss as a single float
+        - gradient with respect to self.W; an tensor of the same shape as W
+        """
+        raise NotImplementedError
+
+    def _loss(self, X_batch: torch.Tensor, y_batch: torch.Tensor, reg: float):
+        self.loss(self.W, X_batch, y_batch, reg)
+
+    def save(self, path: str):
+        torch.save({"W": self.W}, path)
+        print("Saved in {}".format(path))
+
+    def load(self, path: str):
+        W_dict = torch.load(path, map_location="cpu")
+        self.W = W_dict["W"]
+        if self.W is None:
+            raise Exception("Failed to load your checkpoint")
+        # print("load checkpoint file: {}".format(path))
+
+
+class LinearSVM(LinearClassifier):
+    """A subclass that uses the Multiclass SVM loss function"""
+
+    def loss(
+            self,
+            W: torch.Tensor,
+            X_batch: torch.Tensor,
+            y_batch: torch.Tensor,
+            reg: float,
+    ):
+        return svm_loss_vectorized(W, X_batch, y_batch, reg)
+
+
+class Softmax(LinearClassifier):
+    """A subclass that uses the Softmax + Cross-entropy loss function"""
+
+    def loss(
+            self,
+            W: torch.Tensor,
+            X_batch: torch.Tensor,
+            y_batch: torch.Tensor,
+            reg: float,
+    ):
+        return softmax_loss_vectorized(W, X_batch, y_batch, reg)
+
+
+# **************************************************#
+################## Section 1: SVM ##################
+# **************************************************#
+
+
+def svm_loss_naive(
+        W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Structured SVM loss function, naive implementation (with loops).
+
+    Inputs have dimension D, there are C classes, and we operate on minibatches
+    of N examples. When you implment the regularization over W, please DO NOT
+    multiply the regularization term by 1/2 (no coefficient).
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C) containing weights.
+    - X: A PyTorch tensor of shape (N, D) containing a minibatch of data.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as torch scalar
+    - gradient of loss with respect to weights W; a tensor of same shape as W
+    """
+    dW = torch.zeros_like(W)  # initialize the gradient as zero
+
+    # compute the loss and the gradient
+    num_classes = W.shape[1]
+    num_train = X.shape[0]
+    loss = 0.0
+    for i in range(num_train):
+        scores = W.t().mv(X[i])
+        correct_class_score = scores[y[i]]
+        for j in range(num_classes):
+            if j == y[i]:
+                continue
+            margin = scores[j] - correct_class_score + 1  # note delta = 1
+            if margin > 0:
+                loss += margin
+                #######################################################################
+                # TODO:                                                               #
+                # Compute the gradient of the SVM term of the loss function and store #
+                # it on dW. (part 1) Rather than first computing the loss and then    #
+                # computing the derivative, it is simple to compute the derivative    #
+                # at the same time that the loss is being computed.                   #
+                #######################################################################
+                # Replace "pass" statement with your code
+
+                # L_i = margin = max{0, (W^t * X[i])[j] - (W^t * X[i])[y[i]] + 1}
+                # W^t is of shape (C, D)
+
+                # 对应(W^t * X[i])[j]，由反向传播，W^t的行点乘X[i]只会影响W^t的第j行，即W的第j列。
+                # 根据加法的聚合法则，在W^t的所有行的点乘序数中任取一个z，则W^t[j][z] * X[i] = (W^t * X[i])[j]_z，
+                # 因此对于W^t[j][z]，其导数应为X[i]。
+                dW[:, j] += X[i]
+
+                # 对应-(W^t * X[i])[y[i]]，由反向传播，W^t的行点乘X[i]只会影响W^t的第y[i]行，即W的第y[i]列。
+                dW[:, y[i]] -= X[i]
+
+                #######################################################################
+                #                       END OF YOUR CODE                              #
+                #######################################################################
+
+    # Right now the loss is a sum over all training examples, but we want it
+    # to be an average instead so we divide by num_train.
+    loss /= num_train
+
+    # Add regularization to the loss.
+    loss += reg * torch.sum(W * W)
+
+    #############################################################################
+    # TODO:                                                                     #
+    # Compute the gradient of the loss function w.r.t. the regularization term  #
+    # and add it to dW. (part 2)                                                #
+    #############################################################################
+    # Replace "pass" statement with your code
+
+    dW /= num_train
+    dW += reg * 2 * W
+
+    #############################################################################
+    #                             END OF YOUR CODE                              #
+    #############################################################################
+
+    return loss, dW
+
+
+def svm_loss_vectorized(
+        W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Structured SVM loss function, vectorized implementation. When you implment
+    the regularization over W, please DO NOT multiply the regularization term by
+    1/2 (no coefficient). The inputs and outputs are the same as svm_loss_naive.
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C) containing weights.
+    - X: A PyTorch tensor of shape (N, D) containing a minibatch of data.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as torch scalar
+    - gradient of loss with respect to weights W; a tensor of same shape as W
+    """
+    loss = 0.0
+    dW = torch.zeros_like(W)  # initialize the gradient as zero
+
+    #############################################################################
+    # TODO:                                                                     #
+    # Implement a vectorized version of the structured SVM loss, storing the    #
+    # result in loss.                                                           #
+    #############################################################################
+    # Replace "pass" statement with your code
+
+    # L_i = margin = (W^t * X[i])[j] - (W^t * X[i])[y[i]] + 1
+
+    # shape of (N, C)
+    X_mul_W = X.matmul(W)
+    # 注意这里不能使用X_mul_W[:, y]，因为这会在所有行上使用索引y，而非一个x索引对应一个y索引。
+    loss_score = torch.max(X_mul_W - X_mul_W[torch.arange(X.shape[0]), y].unsqueeze(1) + 1, torch.zeros_like(X_mul_W))
+    loss_score[torch.arange(X.shape[0]), y] = 0
+    loss = torch.sum(loss_score) / X.shape[0] + reg * torch.sum((W * W))
+
+    #############################################################################
+    #                             END OF YOUR CODE                              #
+    #############################################################################
+
+    #############################################################################
+    # TODO:                                                                     #
+    # Implement a vectorized version of the gradient for the structured SVM     #
+    # loss, storing the result in dW.                                           #
+    #                                                                           #
+    # Hint: Instead of computing the gradient from scratch, it may be easier    #
+    # to reuse some of the intermediate values that you used to compute the     #
+    # loss.                                                                     #
+    #############################################################################
+    # Replace "pass" statement with your code
+
+    # dL/dW = dR/dW * dL/dR
+
+    # 计算dL/dR
+
+    # L_i = max{0, R - R[torch.arange(...), y[i]] + 1}（隐含了一个广播）。
+    # 其中，R = (X * W)
+    # 因此，R[i, j] = max{0, (X * W)[i, j] - (X * W)[i, y[i]] + 1}
+
+    # 忽略max遮盖掉的项后，L_i实际使用的公式可由上推知：
+    # L_i = sum_{j in A(i)} (R[i, j] - R[i, y[i]]) = sum_{j in A(i)}R[i, j] - |A(i)| * R[i, y[i]] + 1
+    # 其中，A为原R中大于零的项。
+    # 因此：
+    #               { -|A(i)|, j == y[i],
+    # dL/dR[i, j] = { 1      , j in A(i),
+    #               { 0      , else
+
+    # 对应j in A(i)的情况
+    loss_score[loss_score > 0] = 1
+    count_positive = torch.sum(loss_score, dim=1)
+
+    # 对应j == y[i]的情况
+    loss_score[torch.arange(X.shape[0]), y] = -count_positive
+
+    # 计算dL/dW = dR/dW * dL/dR
+    # dR/dW = X
+    dW = X.t().matmul(loss_score) / X.shape[0] + 2 * reg * W
+    #############################################################################
+    #                             END OF YOUR CODE                              #
+    #############################################################################
+
+    return loss, dW
+
+
+def sample_batch(
+        X: torch.Tensor, y: torch.Tensor, num_train: int, batch_size: int
+):
+    """
+    Sample batch_size elements from the training data and their
+    corresponding labels to use in this round of gradient descent.
+    """
+    X_batch = None
+    y_batch = None
+    #########################################################################
+    # TODO: Store the data in X_batch and their corresponding labels in     #
+    # y_batch; after sampling, X_batch should have shape (batch_size, dim)  #
+    # and y_batch should have shape (batch_size,)                           #
+    #                                                                       #
+    # Hint: Use torch.randint to generate indices.                          #
+    #########################################################################
+    # Replace "pass" statement with your code
+    random_index = torch.randint(0, num_train, (batch_size,))
+    X_batch = X[random_index]
+    y_batch = y[random_index]
+
+    #########################################################################
+    #                       END OF YOUR CODE                                #
+    #########################################################################
+    return X_batch, y_batch
+
+
+def train_linear_classifier(
+        loss_func: Callable,
+        W: torch.Tensor,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        learning_rate: float = 1e-3,
+        reg: float = 1e-5,
+        num_iters: int = 100,
+        batch_size: int = 200,
+        verbose: bool = False,
+):
+    """
+    Train this linear classifier using stochastic gradient descent.
+
+    Inputs:
+    - loss_func: loss function to use when training. It should take W, X, y
+      and reg as input, and output a tuple of (loss, dW)
+    - W: A PyTorch tensor of shape (D, C) giving the initial weights of the
+      classifier. If W is None then it will be initialized here.
+    - X: A PyTorch tensor of shape (N, D) containing training data; there are N
+      training samples each of dimension D.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c
+      means that X[i] has label 0 <= c < C for C classes.
+    - learning_rate: (float) learning rate for optimization.
+    - reg: (float) regularization strength.
+    - num_iters: (integer) number of steps to take when optimizing
+    - batch_size: (integer) number of training examples to use at each step.
+    - verbose: (boolean) If true, print progress during optimization.
+
+    Returns: A tuple of:
+    - W: The final value of the weight matrix and the end of optimization
+    - loss_history: A list of Python scalars giving the values of the loss at each
+      training iteration.
+    """
+    # assume y takes values 0...K-1 where K is number of classes
+    num_train, dim = X.shape
+    if W is None:
+        # lazily initialize W
+        num_classes = torch.max(y) + 1
+        W = 0.000001 * torch.randn(
+            dim, num_classes, device=X.device, dtype=X.dtype
+        )
+    else:
+        num_classes = W.shape[1]
+
+    # Run stochastic gradient descent to optimize W
+    loss_history = []
+    for it in range(num_iters):
+        # TODO: implement sample_batch function
+        X_batch, y_batch = sample_batch(X, y, num_train, batch_size)
+
+        # evaluate loss and gradient
+        loss, grad = loss_func(W, X_batch, y_batch, reg)
+        loss_history.append(loss.item())
+
+        # perform parameter update
+        #########################################################################
+        # TODO:                                                                 #
+        # Update the weights using the gradient and the learning rate.          #
+        #########################################################################
+        # Replace "pass" statement with your code
+
+        W -= learning_rate * grad
+
+        #########################################################################
+        #                       END OF YOUR CODE                                #
+        #########################################################################
+
+        if verbose and it % 100 == 0:
+            print("iteration %d / %d: loss %f" % (it, num_iters, loss))
+
+    return W, loss_history
+
+
+def predict_linear_classifier(W: torch.Tensor, X: torch.Tensor):
+    """
+    Use the trained weights of this linear classifier to predict labels for
+    data points.
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C), containing weights of a model
+    - X: A PyTorch tensor of shape (N, D) containing training data; there are N
+      training samples each of dimension D.
+
+    Returns:
+    - y_pred: PyTorch int64 tensor of shape (N,) giving predicted labels for each
+      elemment of X. Each element of y_pred should be between 0 and C - 1.
+    """
+    y_pred = torch.zeros(X.shape[0], dtype=torch.int64)
+    ###########################################################################
+    # TODO:                                                                   #
+    # Implement this method. Store the predicted labels in y_pred.            #
+    ###########################################################################
+    # Replace "pass" statement with your code
+    y_pred = torch.argmax(X.mm(W), dim=1)
+    ###########################################################################
+    #                           END OF YOUR CODE                              #
+    ###########################################################################
+    return y_pred
+
+
+def svm_get_search_params():
+    """
+    Return candidate hyperparameters for the SVM model. You should provide
+    at least two param for each, and total grid search combinations
+    should be less than 25.
+
+    Returns:
+    - learning_rates: learning rate candidates, e.g. [1e-3, 1e-2, ...]
+    - regularization_strengths: regularization strengths candidates
+                                e.g. [1e0, 1e1, ...]
+    """
+
+    learning_rates = []
+    regularization_strengths = []
+
+    ###########################################################################
+    # TODO:   add your own hyper parameter lists.                             #
+    ###########################################################################
+    # Replace "pass" statement with your code
+    learning_rates = [0.005, 0.0075, 0.01, 0.0125, 0.025]
+    regularization_strengths = [0.0001, 0.0005, 0.001, 0.005, 0.01]
+    ###########################################################################
+    #                           END OF YOUR CODE                              #
+    ###########################################################################
+
+    return learning_rates, regularization_strengths
+
+
+def test_one_param_set(
+        cls: LinearClassifier,
+        data_dict: Dict[str, torch.Tensor],
+        lr: float,
+        reg: float,
+        num_iters: int = 2000,
+):
+    """
+    Train a single LinearClassifier instance and return the learned instance
+    with train/val accuracy.
+
+    Inputs:
+    - cls (LinearClassifier): a newly-created LinearClassifier instance.
+                              Train/Validation should perform over this instance
+    - data_dict (dict): a dictionary that includes
+                        ['X_train', 'y_train', 'X_val', 'y_val']
+                        as the keys for training a classifier
+    - lr (float): learning rate parameter for training a SVM instance.
+    - reg (float): a regularization weight for training a SVM instance.
+    - num_iters (int, optional): a number of iterations to train
+
+    Returns:
+    - cls (LinearClassifier): a trained LinearClassifier instances with
+                              (['X_train', 'y_train'], lr, reg)
+                              for num_iter times.
+    - train_acc (float): training accuracy of the svm_model
+    - val_acc (float): validation accuracy of the svm_model
+    """
+    train_acc = 0.0  # The accuracy is simply the fraction of data points
+    val_acc = 0.0  # that are correctly classified.
+    ###########################################################################
+    # TODO:                                                                   #
+    # Write code that, train a linear SVM on the training set, compute its    #
+    # accuracy on the training and validation sets                            #
+    #                                                                         #
+    # Hint: Once you are confident that your validation code works, you       #
+    # should rerun the validation code with the final value for num_iters.    #
+    # Before that, please test with small num_iters first                     #
+    ###########################################################################
+    # Feel free to uncomment this, at the very beginning,
+    # and don't forget to remove this line before submitting your final version
+    # num_iters = 100
+
+    # Replace "pass" statement with your code
+    cls.train(data_dict['X_train'], data_dict['y_train'], lr, reg, num_iters=num_iters)
+    y_train_pred = predict_linear_classifier(cls.W, data_dict['X_train'])
+    train_acc = (data_dict['y_train'] == y_train_pred).float().mean().item()
+    y_val_pred = predict_linear_classifier(cls.W, data_dict['X_val'])
+    val_acc = (data_dict['y_val'] == y_val_pred).float().mean().item()
+    ############################################################################
+    #                            END OF YOUR CODE                              #
+    ############################################################################
+
+    return cls, train_acc, val_acc
+
+
+# **************************************************#
+################ Section 2: Softmax ################
+# **************************************************#
+
+
+def softmax_loss_naive(
+        W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Softmax loss function, naive implementation (with loops).  When you implment
+    the regularization over W, please DO NOT multiply the regularization term by
+    1/2 (no coefficient).
+
+    Inputs have dimension D, there are C classes, and we operate on minibatches
+    of N examples.
+
+    Inputs:
+    - W: A PyTorch tensor of shape (D, C) containing weights.
+    - X: A PyTorch tensor of shape (N, D) containing a minibatch of data.
+    - y: A PyTorch tensor of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as single float
+    - gradient with respect to weights W; an tensor of same shape as W
+    """
+    # Initialize the loss and gradient to zero.
+    loss = 0.0
+    dW = torch.zeros_like(W)
+
+    #############################################################################
+    # TODO: Compute the softmax loss and its gradient using explicit loops.     #
+    # Store the loss in loss and the gradient in dW. If you are not careful     #
+    # here, it is easy to run into numeric instability (Check Numeric Stability #
+    # in http://cs231n.github.io/linear-classify/). Plus, don't forget the      #
+    # regularization!                                                           #
+    #############################################################################
+    # Replace "pass" statement with your code
+
+    # loss
+    N = X.shape[0]
+    C = W.shape[1]
+    for i in range(N):
+        score = X[i].reshape(1, -1).mm(W)
+        # 为防止指数过大，通常会对结果向量（矩阵）同减结果的最大项。
+        score -= score.max(score)
+        score_exp = torch.exp(score).reshape(-1)
+        loss -= torch.log((score_exp[y[i]].item() / score_exp.sum()))
+        # dW的公式详见https://blog.csdn.net/SKEEa/article/details/119727982
+        for j in range(C):
+            dW[:, j] += X[i] * score_exp[j] / score_exp.sum()
+        dW[:, y[i]] -= X[i]
+    loss = loss / N + reg * torch.sum(W * W)
+
+    dW = dW / N + 2 * reg * W
+
+    #############################################################################
+    #                          END OF YOUR CODE                                 #
+    #############################################################################
+
+    return loss, dW
+
+
+def softmax_loss_vectorized(
+        W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, reg: float
+):
+    """
+    Softmax loss function, vectorized version.  When you implment the
+    regularization over W, please DO NOT multiply the regularization term by 1/2
+    (no coefficient).
+
+    Inputs and outputs are the same as softmax_loss_naive.
+    """
+    # Initialize the loss and gradient to zero.
+    loss = 0.0
+    dW = torch.zeros_like(W)
+
+    #############################################################################
+    # TODO: Compute the softmax loss and its gradient using no explicit loops.  #
+    # Store the loss in loss and the gradient in dW. If you are not careful     #
+    # here, it is easy to run into numeric instability (Check Numeric Stability #
+    # in http://cs231n.github.io/linear-classify/). Don't forget the            #
+    # regularization!                                                           #
+    #############################################################################
+    # Replace "pass" statement with your code
+    N = X.shape[0]
+
+    score = X.mm(W)
+    # 为防止指数过大，通常会对结果向量（矩阵）同减结果的最大项。
+    score -= torch.max(score, dim=1, keepdim=True).values
+    score_exp = torch.exp(score)
+    probs = score_exp / torch.sum(score_exp, dim=1).reshape(-1, 1)
+
+    loss = torch.sum(-torch.log(probs[torch.arange(N), y]))
+    loss = loss / N + reg * torch.sum(W * W)
+
+    probs[torch.arange(N), y] -= 1
+    dW = X.t().mm(probs)
+    dW = dW / N + 2 * reg * W
+    #############################################################################
+    #                          END OF YOUR CODE                                 #
+    #############################################################################
+
+    return loss, dW
+
+
+def softmax_get_search_params():
+    """
+    Return candidate hyperparameters for the Softmax model. You should provide
+    at least two param for each, and total grid search combinations
+    should be less than 25.
+
+    Returns:
+    - learning_rates: learning rate candidates, e.g. [1e-3, 1e-2, ...]
+    - regularization_strengths: regularization strengths candidates
+                                e.g. [1e0, 1e1, ...]
+    """
+    learning_rates = []
+    regularization_strengths = []
+
+    ###########################################################################
+    # TODO: Add your own hyper parameter lists. This should be similar to the #
+    # hyperparameters that you used for the SVM, but you may need to select   #
+    # different hyperparameters to achieve good performance with the softmax  #
+    # classifier.                                                             #
+    ###########################################################################
+    # Replace "pass" statement with your code
+    learning_rates = [0.025, 0.05, 0.1, 0.25, 0.5]
+    regularization_strengths = [0.0000125, 0.000025, 0.00005, 0.00025, 0.0005]
+    ###########################################################################
+    #                           END OF YOUR CODE                              #
+    ###########################################################################
+
+    return learning_rates, regularization_strengths
