@@ -113,7 +113,8 @@ def _close(got, want, tol) -> bool:
 def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_correct_grad=False,
               loss_div="N", grad_div="N", reg_loss=1.0, reg_grad=2.0, sign=1.0, grad="right",
               shift="row", norm_dim=1, loss_terms="correct", transposed=False, hinge=True,
-              loss_sign=1.0, weights="mean", reg_form="elementwise", reg_loss_div="1", reg_grad_div="1"):
+              loss_sign=1.0, weights="mean", reg_form="elementwise", reg_loss_div="1", reg_grad_div="1",
+              dtype=torch.float64):
     """(loss, dW) in float64 of `model` with the given mistakes put in.
 
     loss_div, grad_div: what the data loss / gradient is divided by (N, 1, N*C, the number
@@ -131,8 +132,10 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     sits inside the division by N). SVM grad="scores": the scores stand for the score gradient.
     Softmax grad="onehot_assigned": the correct class's score gradient is set to -1, not p - 1;
     loss_terms="no_log": -p[y] without the log. weights="in_loop_reg": the division by N and
-    the regulariser both sit in the loop over the examples."""
-    W, X = W.detach().to("cpu", torch.float64), X.detach().to("cpu", torch.float64)
+    the regulariser both sit in the loop over the examples. Softmax shift="input_row": by the
+    max of X[i], not of the scores; "twice_global": by twice the max of all scores. dtype: the
+    dtype computed in (a shift's overflow shows only in the submission's own)."""
+    W, X = W.detach().to("cpu", dtype), X.detach().to("cpu", dtype)
     y = y.detach().cpu()
     N, D, C = X.shape[0], X.shape[1], W.shape[1]
     rows = torch.arange(N)
@@ -166,7 +169,8 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     else:
         z = {"row": s - s.max(dim=1, keepdim=True).values, "none": s,
              "global": s - s.max(), "column": s - s.max(dim=0, keepdim=True).values,
-             "self": s - s}[shift]
+             "self": s - s, "input_row": s - X.max(dim=1, keepdim=True).values,
+             "twice_global": s - 2 * s.max()}[shift]
         e = torch.exp(z)
         p = e / (e.sum() if norm_dim == "all" else e.sum(dim=norm_dim, keepdim=True))
         per_row = {"all": lambda: -torch.log(p).sum(dim=1),
@@ -235,17 +239,18 @@ def loss_variant(ev, **mistake):
     for key, values in mistake.items():
         if isinstance(values, list):
             return any(loss_variant(ev, **dict(mistake, **{key: v})) for v in values)
+    return _variant_explains(ev, mistake, probe_may_raise=False)
+
+
+def _variant_explains(ev, mistake, probe_may_raise) -> bool:
+    """The mistake gives what the submission gave on the counterexample, and on the richer probe
+    case too. A crash on the probe: not this mistake (it is in the values, which a plain case
+    does not crash on), unless `probe_may_raise` (a mistake that crashes on shapes the
+    counterexample does not have)."""
     here = _variant_matches(ev, ev["W"], ev["X"], ev["y"], ev["reg"], ev["loss"], ev["dW"],
                             ev["tol_loss"], ev["tol_dW"], mistake)
     if not here:  # None: the mistake changes nothing on the counterexample, so it is not why it failed
         return False
-    return _probed_too(ev, mistake, probe_may_raise=False)
-
-
-def _probed_too(ev, mistake, probe_may_raise) -> bool:
-    """The mistake also gives what the submission gives on the richer probe case. A crash there:
-    not this mistake (it is in the values, which a plain case does not crash on), unless
-    `probe_may_raise` (a mistake that crashes on shapes the counterexample does not have)."""
     if "probe" not in ev:
         return True
     try:
@@ -262,10 +267,8 @@ def transposed_grad(ev):
         return ev.get("what") == "dW" and bool(ev.get("transposed"))
     if ev.get("kind") != "loss" or ev["W"].shape[0] != ev["W"].shape[1]:
         return False
-    mistake = {"transposed": True}  # on the probe (W not square) a transposed dW may not even run
-    here = _variant_matches(ev, ev["W"], ev["X"], ev["y"], ev["reg"], ev["loss"], ev["dW"],
-                            ev["tol_loss"], ev["tol_dW"], mistake)
-    return bool(here) and _probed_too(ev, mistake, probe_may_raise=True)
+    # on the probe (W not square) a transposed dW may not even run
+    return _variant_explains(ev, {"transposed": True}, probe_may_raise=True)
 
 
 @recognizer
@@ -304,25 +307,13 @@ def overflow(ev, single_row_breaks: bool, loss_finite=None):
 
 
 # A shift by something else than each row's max score leaves the softmax unchanged in exact
-# arithmetic, so only the dtype's range shows it: these recompute the softmax loss in the
-# submission's own dtype with the mistaken shift, on the counterexample and on small cases
-# built at the edge of that range, and compare which answers overflow and the finite values.
-SHIFTS = {"input_row": lambda s, X: X.max(dim=1, keepdim=True).values,  # the max of X[i], not of the scores
-          "twice_global": lambda s, X: 2 * s.max()}
-
-
+# arithmetic, so only the dtype's range shows it: `shifted` recomputes the softmax loss in the
+# submission's own dtype with the mistaken shift (loss_with's "input_row", "twice_global"), on
+# the counterexample and on small cases built at the edge of that range, and compares which
+# answers overflow and the finite values.
 def softmax_in_dtype(W, X, y, reg, shift):
-    """(loss, dW) in float64 of a softmax loss computed in W's dtype with scores - SHIFTS[shift]."""
-    dtype = W.dtype
-    W, X, y = W.detach().cpu().to(dtype), X.detach().cpu().to(dtype), y.detach().cpu()
-    N, rows = X.shape[0], torch.arange(X.shape[0])
-    s = X @ W
-    e = torch.exp(s - SHIFTS[shift](s, X))
-    p = e / e.sum(dim=1, keepdim=True)
-    loss = -torch.log(p[rows, y]).sum() / N + reg * (W * W).sum()
-    coeff = p.clone()
-    coeff[rows, y] -= 1
-    return float(loss), (X.t() @ coeff / N + 2 * reg * W).double()
+    """(loss, dW) of a softmax loss computed in W's dtype with the shift `shift`."""
+    return loss_with("softmax", W, X, y, reg, shift=shift, dtype=W.dtype)
 
 
 def _shift_cases(dtype):
