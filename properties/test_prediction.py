@@ -35,7 +35,7 @@ def check_predictions(who, labels, W, X, repro, evidence=None):
         return dict(facts, function=who.split(".")[0], labels=labels, W=W, X=X, **(evidence or {}))
     if type(labels) is not torch.Tensor:
         fail(who, f"must return a torch.Tensor of labels ({SPEC})", [f"got {type_name(labels)}"], repro,
-             ev_(rule="form"))
+             ev_(rule="form", returned=type_name(labels)))
     N, C = X.shape[0], W.shape[1]
     want = ((N,), torch.int64, X.device)
     got = (tuple(labels.shape), labels.dtype, labels.device)
