@@ -60,6 +60,15 @@ def _floor_seconds(W, X, repeat=5) -> float:
     return best
 
 
+def _floor_over(W, X, span: float, quiet: float) -> float:
+    """One X @ W's mean time over a run of them lasting about `span` seconds."""
+    runs = max(1, min(int(span / max(quiet, 1e-6)), 20000))
+    start = time.perf_counter()
+    for _ in range(runs):
+        X @ W
+    return (time.perf_counter() - start) / runs
+
+
 @pytest.mark.parametrize("row", names(VECTORIZED_LOSSES))
 def test_time_at_large_n_is_not_a_loop(request, subject, row):
     # Once the work or the source check has found the loop, this call adds nothing to the
@@ -81,6 +90,13 @@ def test_time_at_large_n_is_not_a_loop(request, subject, row):
             return
         if seconds > 10 * TIME_LIMIT_FLOORS * floor:
             break  # no machine's noise is that large: no need to wait for more loops
+        # The best of a few short products escapes the load that a call of 50-200 ms does
+        # not (a real student's `scores[range(N), y]`, 80 x quiet, went past 400 x beside
+        # CI's other worker): so the floor is timed again over as long as the call took
+        # (half a second at most: a loop over examples takes seconds, and stays 3000 x).
+        floor = max(floor, _floor_over(W, X, min(seconds, 0.5), floor))
+        if seconds <= TIME_LIMIT_FLOORS * floor:
+            return
     fail(row.name, RULE.format("one call at a large N takes as long as a loop over examples"),
          [f"N = {TIMED_N}, D = {TIMED_D}, C = {TIMED_C}: {seconds * 1e3:.0f} ms, "
           f"{seconds / floor:.0f} x one X @ W ({floor * 1e3:.2f} ms; the limit is {TIME_LIMIT_FLOORS} x)",
