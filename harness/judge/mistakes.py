@@ -122,7 +122,9 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     the loop over the examples, so example i (from 0) is divided N - i times. hinge=False:
     the SVM's margins are summed without max(0, .). loss_sign: the data loss's sign.
     SVM grad="margin_values": each counted class weighs X[i] by its margin, not by 1 (the
-    correct class still by minus the count); "mask_keeps_negative": counted classes weigh 1,
+    correct class still by minus the count); "correct_margin_sum": the other way round, counted
+    classes weigh 1 and the correct class minus the sum of the row's margins, not their count;
+    "mask_keeps_negative": counted classes weigh 1,
     the others keep their negative margins, and the correct class minus the row's sum.
     Softmax shift="self": every score shifted by itself (all zero: a uniform softmax);
     loss_terms="after_onehot": -log(p[y] - 1), the one-hot subtracted before the loss;
@@ -154,6 +156,8 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
         coeff[rows, y] = -g.sum(dim=0 if grad == "count_per_class" else 1)
         if grad == "scores":
             coeff = s.clone()
+        if grad == "correct_margin_sum":
+            coeff[rows, y] = -(m.clamp(min=0) * g).sum(dim=1)
         if grad in ("margin_values", "mask_keeps_negative"):
             others = torch.ones_like(pos)
             others[rows, y] = 0
