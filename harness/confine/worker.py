@@ -537,6 +537,9 @@ class WorkerSubject(Subject):
             return ref
         return self._request("keep", None, {"op": "keep", "value": self._encode(value)})
 
+    def constant_loss(self):
+        return self._request("a constant loss_func", None, {"op": "constant_loss"})
+
     def is_subclass(self, a: str, b: str) -> bool:
         return self._request("issubclass", None, {"op": "is_subclass", "a": a, "b": b})
 
