@@ -63,6 +63,20 @@ def sample_batch_fault(subject, X, y, batch_size, draws=20):
     return None
 
 
+def sign_step(before, grad, after) -> bool:
+    """Every entry moved by one and the same amount against its gradient's sign, though the
+    gradient's magnitudes differ (the largest over twice the smallest): a step that divides the
+    gradient by its own size per entry, as Adam, RMSProp or Adagrad do on their first step, not
+    any multiple of grad."""
+    step, g = (after.double() - before.double()).cpu(), grad.double().cpu()
+    size = step.abs()
+    if g.numel() < 2 or not bool((g != 0).all()) or float(g.abs().max()) <= 2 * float(g.abs().min()):
+        return False
+    if float(size.min()) <= 0 or float(size.max()) > 1.01 * float(size.min()):
+        return False
+    return bool((torch.sign(step) == -torch.sign(g)).all())
+
+
 @given(n=st.integers(1, 10), d=st.integers(1, 4), c=st.integers(2, 4), batch_size=st.integers(1, 12),
        num_iters=st.integers(1, 5), lr=st.sampled_from([1e-3, 0.1, 0.5, 2.0]),
        reg=st.sampled_from([0.0, 1e-5, 0.25]), given_w=st.booleans(),
@@ -131,7 +145,8 @@ def test_sgd_steps(subject, strict, note, n, d, c, batch_size, num_iters, lr, re
                 ascent = bool(((after.double() - (before.double() + lr * grad.double())).abs() <= slack).all())
                 fail(NAME, f"each step must be W = W - learning_rate * grad ({SPEC})",
                      [f"step {k}: largest difference {float((after.double() - expected).abs().max()):.3g}"],
-                     repro, {"rule": "step", "ascent": ascent, "unchanged": torch.equal(after, before)})
+                     repro, {"rule": "step", "ascent": ascent, "unchanged": torch.equal(after, before),
+                             "sign_step": k == 0 and sign_step(before, grad, after)})
         if not (isinstance(history, list) and len(history) == num_iters
                 and all(type(v) is float for v in history)):
             kinds = sorted({type_name(v) for v in history}) if isinstance(history, list) else []

@@ -13,7 +13,9 @@ Adding a mistake: one [[mistake]] entry in mistakes.toml (with an existing
 recognizer and its args, or a new function registered here with @recognizer)
 and one zoo file under tests/zoo/wrong/ with a `# zoo-mistake: ID` header.
 """
+import ast
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Callable, Dict, NamedTuple, Optional
@@ -384,14 +386,22 @@ def _rows_probe(ev):
 
 
 @recognizer
-def sampler(ev, deterministic=None, distinct=None, below_batch_size=None):
+def sampler(ev, deterministic=None, distinct=None, below_batch_size=None, num_train_rows=None):
     """Probe the sampler: the same rows for two seeds (no randomness), never a repeated row
     when batch_size == num_train (drawn without replacement), or, from 40 rows, only rows
     below batch_size = 4 in 10 draws (indices drawn below batch_size: a uniform sampler does
-    so with probability 10^-40)."""
+    so with probability 10^-40). num_train_rows: num_train rows of X come back whatever
+    batch_size is (fewer and more than num_train asked for), drawn at random (num_train draws
+    instead of batch_size), not all of X in order."""
     if "probe" not in ev:
         return False
     draw = _rows_probe(ev)
+    if num_train_rows is not None:
+        got = [(n, draw(n, batch_size, seed)) for n, batch_size in ((7, 3), (3, 8), (6, 1)) for seed in (1, 2)]
+        drawn = all(len(rows) == n and all(0 <= r < n for r in rows) for n, rows in got)
+        random = all(rows != list(range(n)) for n, rows in got[:2]) and got[0][1] != got[1][1]
+        if (drawn and random) != num_train_rows:
+            return False
     if deterministic is not None:
         if ev.get("kind") == "error":
             return False
@@ -407,6 +417,37 @@ def sampler(ev, deterministic=None, distinct=None, below_batch_size=None):
         if all(0 <= r < 4 for r in rows) != below_batch_size:
             return False
     return True
+
+
+# ------------------------------------------------------------------ errors
+
+_UNBOUND = re.compile(r"\b(?:UnboundLocalError: .*?local variable|NameError: name) '(\w+)'")
+_FRAME = re.compile(r"\n    at .+?:\d+ in (\w+): (.*)")
+
+
+@recognizer
+def unbound_update(ev):
+    """The error is a name read before anything was assigned to it (UnboundLocalError, or
+    NameError), raised in the failing function's own frame (its innermost one in the file) on a
+    statement that updates that very name: NAME -= ..., NAME = ... NAME ..., NAME.sub_(...).
+    The update goes to a variable that does not exist (a typo of the one meant), not to it."""
+    text = ev.get("text", "")
+    unbound = _UNBOUND.search(text)
+    frames = _FRAME.findall(text)
+    if ev.get("kind") != "error" or not unbound or not frames or frames[-1][0] != ev.get("function"):
+        return False
+    name = unbound.group(1)
+    statement = ast.parse(frames[-1][1].strip()).body[0]
+    if isinstance(statement, ast.AugAssign):
+        targets = [statement.target]
+    elif isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+          and isinstance(statement.value.func, ast.Attribute) and statement.value.func.attr.endswith("_")):
+        targets = [statement.value.func.value]  # an in-place method: NAME.sub_(...)
+    else:
+        return False
+    return any(isinstance(t, ast.Name) and t.id == name for t in targets)
 
 
 # -------------------------------------------------------------- prediction
