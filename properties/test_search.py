@@ -81,6 +81,16 @@ def _split(n, first, D, correct, gen):
     return X, y, pred
 
 
+def replay(subject):
+    """replay(W, data_dict, lr, reg, *rest) -> (what test_one_param_set returned, its spy's state):
+    the call once more, with a fresh spy classifier that trains to W (harness/judge/mistakes.py's
+    one_param_replay asks it, after an error, on a case that differs in one way)."""
+    def call(W, data_dict, *args):
+        spy = subject.spy("SpyClassifier", W=W)
+        return subject.call(NAME, spy, data_dict, *args), subject.spy_state(spy)
+    return call
+
+
 @api(NAME)
 @given(n_train=st.integers(2, 8), n_val=st.integers(2, 8), data=st.data(),
        lr=st.sampled_from([1e-3, 0.5]), reg=st.sampled_from([0.0, 1e-2]),
@@ -102,6 +112,7 @@ def test_trains_once_and_measures_both_splits(subject, note, n_train, n_val, dat
     try:
         out = subject.call(NAME, *args)
     except (SubmissionError, AssertionError) as exc:
+        exc.evidence = {"replay": replay(subject)}  # for naming the mistake behind the error
         raise attach_repro(exc, repro)
     train_calls = subject.spy_state(spy)["train_calls"]
     if len(train_calls) != 1:

@@ -76,6 +76,9 @@ class Outcomes:
             evidence = {"kind": "error", "function": name, "text": text}
             if probe is not None:
                 evidence["probe"] = probe
+            extra = getattr(exc, "evidence", None)  # what the property adds for its errors (a replay)
+            if isinstance(extra, dict):
+                evidence.update((k, v) for k, v in extra.items() if k not in evidence)
             found = mistakes.recognize(evidence)
             if found:
                 mistake = found.id

@@ -7,7 +7,8 @@ facts it measured) as a dict with at least "kind" and "function". The first
 entry, in catalogue order, whose function matches and whose recognizer accepts
 the evidence names the mistake. A recognizer replays the counterexample (a loss
 recomputed with the mistake put in, in float64), compares facts, or probes the
-submission once more through evidence["probe"].
+submission once more through evidence["probe"] (test_one_param_set after an error:
+evidence["replay"], a call with a fresh spy classifier).
 
 Adding a mistake: one [[mistake]] entry in mistakes.toml (with an existing
 recognizer and its args, or a new function registered here with @recognizer)
@@ -505,3 +506,62 @@ def predicted(ev, what):
         except Exception:
             probed = None
     return probed is True if here is None else probed is not False
+
+
+# ------------------------------------------------------------------ test_one_param_set
+
+def _one_param_case(splits):
+    """data_dict and W for test_one_param_set: for each (name, n, correct) of `splits`, n rows of
+    the identity (so any labelling is linear) with labels such that argmax(X @ W) is right on
+    exactly `correct` of them. Returns (data_dict, W, {name: accuracy as a fraction})."""
+    D = sum(n for _, n, _ in splits)
+    data, preds, accs, first = {}, [], {}, 0
+    for name, n, correct in splits:
+        y = torch.tensor([(k + first) % 3 for k in range(n)])
+        pred = y.clone()
+        pred[correct:] = (y[correct:] + 1) % 3
+        data[f"X_{name}"] = torch.eye(D, dtype=torch.float64)[first:first + n]
+        data[f"y_{name}"] = y
+        preds.append(pred)
+        accs[name] = correct / n
+        first += n
+    return data, torch.nn.functional.one_hot(torch.cat(preds), 3).double(), accs
+
+
+def _accuracy_is(value, want) -> bool:
+    """A returned accuracy is `want`, as a fraction or a percentage (a float or a 0-dim tensor)."""
+    if type(value) is torch.Tensor and value.dim() == 0:
+        value = float(value)
+    if type(value) not in (float, int):
+        return False
+    return any(abs(value - w) <= 1e-6 * max(1.0, w) for w in (want, 100 * want))
+
+
+@recognizer
+def one_param_replay(ev, val_split=None, candidates=False):
+    """test_one_param_set raised; called once more (evidence["replay"]: a fresh spy classifier
+    that trains to W) on a case that differs from the counterexample in one way, it runs and
+    answers as the mistake does. val_split="test": the error is a KeyError (a key data_dict
+    lacks) and, with the notebook's test split (X_test, y_test) added to data_dict, cls.train
+    runs once and val_acc comes back as the accuracy on the test split (train_acc right, and
+    the three accuracies all different). candidates=True: the error is a TypeError about a
+    float that is not iterable, and with lr and reg given as lists of candidates the call
+    runs: it loops over lr and reg (a grid search of its own) where each is one number."""
+    if ev.get("kind") != "error" or "replay" not in ev:
+        return False
+    text = ev.get("text", "").split("\n")[0]  # what was raised (not the source line shown below it)
+    if val_split is not None:
+        if "KeyError" not in text:
+            return False
+        data, W, accs = _one_param_case([("train", 4, 1), ("val", 5, 3), (val_split, 4, 2)])
+        out, state = ev["replay"](W, data, 0.5, 0.01, 3)
+        return (isinstance(out, tuple) and len(out) == 3 and len(state["train_calls"]) == 1
+                and _accuracy_is(out[1], accs["train"]) and _accuracy_is(out[2], accs[val_split])
+                and not _accuracy_is(out[2], accs["val"]))
+    if candidates:
+        if "TypeError" not in text or "float" not in text or "iterable" not in text:
+            return False
+        data, W, _ = _one_param_case([("train", 4, 1), ("val", 5, 3)])
+        ev["replay"](W, data, [1e-3, 0.5], [0.0, 0.01], 3)  # raises if lists do not help either
+        return True
+    return False
