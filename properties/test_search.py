@@ -117,7 +117,8 @@ def test_trains_once_and_measures_both_splits(subject, note, n_train, n_val, dat
     train_calls = subject.spy_state(spy)["train_calls"]
     if len(train_calls) != 1:
         fail(NAME, f"must call cls.train exactly once ({SPEC})", [f"{call}: train called {len(train_calls)} times"],
-             repro, {"rule": "train_calls", "many": len(train_calls) > 1})
+             repro, {"rule": "train_calls", "many": len(train_calls) > 1,
+                     "W_assigned": not train_calls and spy.W is not None})  # cls.W set by the function itself
     got = train_calls[0]
     want_iters = 2000 if num_iters is None else num_iters
     for key, value in (("learning_rate", lr), ("reg", reg), ("num_iters", want_iters)):

@@ -4,6 +4,7 @@
 # real-source: github:Regina-G-AK/Umich-EECS-498-007-598-005-deep-learning-CV A2/linear_classifier.py @ adb0c84d71d076c8f64ec307f10396de605ac398
 # real-rest: github:appleweiping/eecs498-deep-vision A2/linear_classifier.py @ 96e482572f6cf91e5ec7252eaf49252dd343c393
 # real-note: the student's final version; its svm_loss_vectorized also hard-codes .to(torch.double), so the rest is another student's right file
+# real-also: one-param-set-bypasses-cls-train (added after grading: the label's mechanics, cls.train never called and cls.W assigned from train_linear_classifier with the SVM loss, under the catalogue id that hyeonsio a5de4c6's label named; the label gave it a new name)
 """
 Implements linear classifeirs in PyTorch.
 WARNING: you SHOULD NOT use ".to()" or ".cuda()" in each implementation block.
