@@ -117,7 +117,7 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
               loss_div="N", grad_div="N", reg_loss=1.0, reg_grad=2.0, sign=1.0, grad="right",
               shift="row", norm_dim=1, loss_terms="correct", transposed=False, hinge=True,
               loss_sign=1.0, weights="mean", reg_form="elementwise", reg_loss_div="1", reg_grad_div="1",
-              dtype=torch.float64):
+              equal_scores_delta=True, dtype=torch.float64):
     """(loss, dW) in float64 of `model` with the given mistakes put in.
 
     loss_div, grad_div: what the data loss / gradient is divided by (N, 1, N*C, the number
@@ -139,18 +139,37 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     loss_terms="no_log": -p[y] without the log. weights="in_loop_reg": the division by N and
     the regulariser both sit in the loop over the examples. Softmax shift="input_row": by the
     max of X[i], not of the scores; "twice_global": by twice the max of all scores. dtype: the
-    dtype computed in (a shift's overflow shows only in the submission's own)."""
+    dtype computed in (a shift's overflow shows only in the submission's own).
+    equal_scores_delta=False: the SVM's delta is added only where s_ij - s_iy_i != 0, so a class
+    whose score equals the correct class's exactly has margin 0, not delta (loss and mask). hinge="nonzero_rows": the clamp is
+    m[torch.nonzero(m < 0)] = 0 (the correct class's margin zeroed first): indexing with the
+    (k, 2) index pairs zeroes every ROW numbered by an entry of a pair, so those rows count
+    nothing in the loss and the gradient and the others count fully (an entry >= N raises
+    IndexError, as the submission's indexing does). SVM grad="row_by_class": a counted class j
+    adds X[j], the row of X numbered by the class, not the example's X[i] (the correct class
+    still minus the count times X[i]; IndexError when C > N)."""
     W, X = W.detach().to("cpu", dtype), X.detach().to("cpu", dtype)
     y = y.detach().cpu()
     N, D, C = X.shape[0], X.shape[1], W.shape[1]
     rows = torch.arange(N)
     s = X @ W
     if model == "svm":
-        m = s - s[rows, y].unsqueeze(1) + delta
+        diff = s - s[rows, y].unsqueeze(1)
+        m = diff + delta if equal_scores_delta else torch.where(diff != 0, diff + delta, diff)
         pos = (m > 0).double()
         counted = (pos if hinge else torch.ones_like(pos)).clone()
         if not count_correct_loss:
             counted[rows, y] = 0
+        kept = torch.ones(N, dtype=torch.float64)
+        if hinge == "nonzero_rows":
+            m0 = m.clone()
+            m0[rows, y] = 0
+            numbered = torch.nonzero(m0 < 0).flatten()
+            if bool((numbered >= N).any()):
+                raise IndexError("a row number >= N: the submission's indexing raises here")
+            kept[numbered] = 0
+            pos = pos * kept.unsqueeze(1)
+            counted = counted * kept.unsqueeze(1)
         per_row = (m * counted).sum(dim=1)
         g = torch.ones_like(pos) if grad == "all" else pos.clone()
         if not count_correct_grad:
@@ -201,6 +220,13 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
             in_loop_reg = float(sum(float(N) ** -k for k in range(N)))
     data = loss_sign * float(per_row.sum())
     data_dW = sign * (X.t() @ coeff)
+    if model == "svm" and grad == "row_by_class":  # column j: (its count) * X[j]; minus the counts at y_i
+        if C > N:
+            raise IndexError("a class index >= N: X[j] raises here")
+        others = coeff.clone()
+        others[rows, y] = 0
+        correct = coeff - others
+        data_dW = sign * (X.t() @ correct + X[:C].t() * others.sum(dim=0))
     if transposed:  # (coeff.T @ X): runs only when D == C
         data_dW = data_dW.t()
     divide = {"N": N, "1": 1, "NC": N * C, "C": C, "D": D, "NN": N * N}
@@ -287,6 +313,37 @@ def crash_then_variant(ev, model, **mistake):
     ev = dict(ev, model=model)
     case = _probe_answer(ev)
     return bool(_variant_matches(ev, *case, mistake))
+
+
+def _dtype_clash(said: str) -> bool:
+    """An error text (lower case) that says float32 met float64: torch's "expected m1 and m2 to
+    have the same dtype, but got: double != float", "expected scalar type Double but found
+    Float", "... must have the same dtype, but got Float, Double", "Float did not match Double"."""
+    return ("double" in said and "float" in said
+            and any(p in said for p in ("same dtype", "scalar type", "did not match")))
+
+
+@recognizer
+def float32_only(ev, model):
+    """A float32 hard-coded in the loss (a .float() mask): on the float64 inputs it raised an
+    error that says float32 met float64; on the probe case given in float32 it runs and gives
+    the right answer, in float32 (so the clash, not the formula, is what broke)."""
+    if ev.get("kind") != "error" or "probe" not in ev:
+        return False
+    said = " ".join(ev.get("text", "").lower().split())
+    if not _dtype_clash(said):
+        return False
+    from harness.judge.tolerance import loss_bounds
+    gen = torch.Generator().manual_seed(0)
+    X = (2 * torch.randn(4, 3, generator=gen, dtype=torch.float64)).float()
+    W = (0.5 * torch.randn(3, 4, generator=gen, dtype=torch.float64)).float()
+    y = torch.tensor([0, 1, 1, 3])
+    loss, dW = ev["probe"](W, X, y, 0.1)
+    if not isinstance(dW, torch.Tensor) or dW.dtype != torch.float32 or dW.shape != W.shape:
+        return False
+    b = loss_bounds(model, W, X, y, 0.1, torch.float32)
+    right_loss, right_dW = loss_with(model, W, X, y, 0.1)
+    return _close(float(loss), right_loss, b.loss) and _close(dW.detach().double().cpu(), right_dW, b.dW)
 
 
 @recognizer
