@@ -315,6 +315,18 @@ def crash_then_variant(ev, model, **mistake):
     return bool(_variant_matches(ev, *case, mistake))
 
 
+@recognizer
+def variant_or_crash(ev, model, error, **mistake):
+    """loss_variant on a wrong answer; on an error that says `error` (the crash the mistake
+    itself makes on some shapes, e.g. an index >= N), crash_then_variant. A list: any value."""
+    for key, values in mistake.items():
+        if isinstance(values, list):
+            return any(variant_or_crash(ev, model, error, **dict(mistake, **{key: v})) for v in values)
+    if ev.get("kind") == "error":
+        return error.lower() in ev.get("text", "").lower() and crash_then_variant(ev, model, **mistake)
+    return loss_variant(ev, **mistake)
+
+
 def _dtype_clash(said: str) -> bool:
     """An error text (lower case) that says float32 met float64: torch's "expected m1 and m2 to
     have the same dtype, but got: double != float", "expected scalar type Double but found
