@@ -140,7 +140,9 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     the regulariser both sit in the loop over the examples. Softmax shift="input_row": by the
     max of X[i], not of the scores; "twice_global": by twice the max of all scores. dtype: the
     dtype computed in (a shift's overflow shows only in the submission's own).
-    equal_scores_delta=False: the SVM's delta is added only where s_ij - s_iy_i != 0, so a class
+    SVM grad="zeros_fixed_count": counted classes weigh 1 and every other entry of the row (the
+    correct class and each class whose margin is not > 0 alike) -(C - 1), a fixed count given to
+    every zero of the 0/1 mask. equal_scores_delta=False: the SVM's delta is added only where s_ij - s_iy_i != 0, so a class
     whose score equals the correct class's exactly has margin 0, not delta (loss and mask). hinge="nonzero_rows": the clamp is
     m[torch.nonzero(m < 0)] = 0 (the correct class's margin zeroed first): indexing with the
     (k, 2) index pairs zeroes every ROW numbered by an entry of a pair, so those rows count
@@ -192,6 +194,8 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
             coeff = keep
         elif grad == "correct_every_class":  # the correct column's update outside the `if`
             coeff[rows, y] = -(C - 1.0)
+        elif grad == "zeros_fixed_count":
+            coeff = torch.where(g > 0, 1.0, -(C - 1.0)).double()
     else:
         z = {"row": s - s.max(dim=1, keepdim=True).values, "none": s,
              "global": s - s.max(), "column": s - s.max(dim=0, keepdim=True).values,

@@ -4,6 +4,7 @@
 # real-source: github:Boyu-Mi/EECS598-DLforCV A2_linear_cls/linear_classifier.py @ fef41445586df0ae216db8974cb639334aadb12a
 # real-rest: github:appleweiping/eecs498-deep-vision A2/linear_classifier.py @ 96e482572f6cf91e5ec7252eaf49252dd343c393
 # real-note: the student's final version (the repository has one commit of this file)
+# real-also: svm-grad-zeros-get-fixed-count (added after grading: the label's mechanics, -(C - 1) at every zero of the 0/1 mask, the correct class's included, under the catalogue id that yesahmedyes d503a81's label named; the label gave it a new name)
 """
 Implements linear classifeirs in PyTorch.
 WARNING: you SHOULD NOT use ".to()" or ".cuda()" in each implementation block.
