@@ -117,7 +117,7 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
               loss_div="N", grad_div="N", reg_loss=1.0, reg_grad=2.0, sign=1.0, grad="right",
               shift="row", norm_dim=1, loss_terms="correct", transposed=False, hinge=True,
               loss_sign=1.0, weights="mean", reg_form="elementwise", reg_loss_div="1", reg_grad_div="1",
-              equal_scores_delta=True, dtype=torch.float64):
+              equal_scores_delta=True, reg_grad_form="times", dtype=torch.float64):
     """(loss, dW) in float64 of `model` with the given mistakes put in.
 
     loss_div, grad_div: what the data loss / gradient is divided by (N, 1, N*C, the number
@@ -134,7 +134,9 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     "outer": the correct-class term sums scores[i, y[k]] over every k (scores[:, y]).
     reg_form="WtW": the loss's regulariser is reg * sum(W.T @ W), cross terms and all;
     reg_loss_div, reg_grad_div: what the regulariser of the loss / of dW is divided by (N: it
-    sits inside the division by N). SVM grad="scores": the scores stand for the score gradient.
+    sits inside the division by N). reg_grad_form: the regulariser's gradient is reg_grad * reg * W
+    ("times", right); "square": reg_grad * reg * W * W, W's square for W; "plus": reg + reg_grad * W,
+    a + where the product with reg belongs (every entry gets the constant reg). SVM grad="scores": the scores stand for the score gradient.
     Softmax grad="onehot_assigned": the correct class's score gradient is set to -1, not p - 1;
     loss_terms="no_log": -p[y] without the log. weights="in_loop_reg": the division by N and
     the regulariser both sit in the loop over the examples. Softmax shift="input_row": by the
@@ -236,7 +238,9 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     divide = {"N": N, "1": 1, "NC": N * C, "C": C, "D": D, "NN": N * N}
     penalty = (W.t() @ W).sum() if reg_form == "WtW" else (W * W).sum()
     loss = data / divide[loss_div] + in_loop_reg * reg_loss * reg * float(penalty) / divide[reg_loss_div]
-    dW = data_dW / divide[grad_div] + in_loop_reg * reg_grad * reg * W / divide[reg_grad_div]
+    reg_dW = {"times": lambda: reg_grad * reg * W, "square": lambda: reg_grad * reg * W * W,
+              "plus": lambda: reg + reg_grad * W}[reg_grad_form]()
+    dW = data_dW / divide[grad_div] + in_loop_reg * reg_dW / divide[reg_grad_div]
     return loss, dW
 
 
