@@ -56,17 +56,30 @@ def _each_variant(args):
     return [args]
 
 
+def _changes(model, case, mistake) -> bool:
+    """The mistake gives another loss or dW than the right answer on `case`."""
+    (loss, dW), (right, right_dW) = (mistakes.loss_with(model, *case, 0.25, **mistake),
+                                     mistakes.loss_with(model, *case, 0.25))
+    return loss != right or not torch.equal(dW, right_dW)
+
+
 def test_loss_variants_are_told_apart():
-    """Each loss mistake, replayed on a generic case (and probed), is named as itself."""
+    """Each loss mistake, replayed on a generic case (and probed), is named as itself. A mistake
+    that changes nothing there (one that shows only where two scores tie) is replayed on a case
+    of whole numbers, whose scores tie."""
     gen = torch.Generator().manual_seed(1)
     W = torch.randn(3, 4, generator=gen, dtype=torch.float64)
     X = 2 * torch.randn(5, 3, generator=gen, dtype=torch.float64)
     y = torch.tensor([0, 1, 2, 3, 1])
+    tied = (torch.tensor([[1.0, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0]]),
+            torch.tensor([[1.0, 1, 0], [0, 1, 1], [1, 0, 1], [2, 0, 0], [0, 0, 1]]), y)
     for m in mistakes.MISTAKES:
         if m.recognizer != "loss_variant":
             continue
         model = "svm" if m.functions[0].startswith("svm") else "softmax"
         for args in _each_variant(m.args):
-            found = mistakes.recognize(_evidence(model, W, X, y, 0.25, **args))
+            case = next((c for c in ((W, X, y), tied) if _changes(model, c, args)), None)
+            assert case is not None, f"{m.id} {args}: the mistake changes nothing on either case"
+            found = mistakes.recognize(_evidence(model, *case, 0.25, **args))
             assert found is not None and found.id == m.id, f"{m.id} {args} recognized as {found and found.id}"
     assert mistakes.recognize(_evidence("svm", W, X, y, 0.25)) is None, "a right answer looks like no mistake"
