@@ -57,7 +57,9 @@ def _each_variant(args):
 
 
 def _changes(model, case, mistake) -> bool:
-    """The mistake gives another loss or dW than the right answer on `case`."""
+    """The mistake gives another loss or dW than the right answer on `case` (rtol: the
+    recognizer's own tolerance, not a mistake's)."""
+    mistake = {k: v for k, v in mistake.items() if k != "rtol"}
     (loss, dW), (right, right_dW) = (mistakes.loss_with(model, *case, 0.25, **mistake),
                                      mistakes.loss_with(model, *case, 0.25))
     return loss != right or not torch.equal(dW, right_dW)

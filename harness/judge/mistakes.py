@@ -101,7 +101,7 @@ def text(ev, contains, kind=None):
 
 # ------------------------------------------------------------ loss variants
 
-def _close(got, want, tol) -> bool:
+def _close(got, want, tol, rtol=1e-7) -> bool:
     got = torch.as_tensor(got, dtype=torch.float64)
     want = torch.as_tensor(want, dtype=torch.float64)
     if got.shape != want.shape:
@@ -110,14 +110,14 @@ def _close(got, want, tol) -> bool:
     if not torch.equal(torch.isfinite(got), finite):
         return False
     tol = torch.as_tensor(tol, dtype=torch.float64).expand_as(want)
-    return bool(((got - want).abs()[finite] <= tol[finite] + 1e-7 * want.abs()[finite]).all())
+    return bool(((got - want).abs()[finite] <= tol[finite] + rtol * want.abs()[finite]).all())
 
 
 def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_correct_grad=False,
               loss_div="N", grad_div="N", reg_loss=1.0, reg_grad=2.0, sign=1.0, grad="right",
               shift="row", norm_dim=1, loss_terms="correct", transposed=False, hinge=True,
               loss_sign=1.0, weights="mean", reg_form="elementwise", reg_loss_div="1", reg_grad_div="1",
-              equal_scores_delta=True, reg_grad_form="times", dtype=torch.float64):
+              equal_scores_delta=True, reg_grad_form="times", eps=0.0, eps_at="sum", dtype=torch.float64):
     """(loss, dW) in float64 of `model` with the given mistakes put in.
 
     loss_div, grad_div: what the data loss / gradient is divided by (N, 1, N*C, the number
@@ -140,8 +140,13 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     Softmax grad="onehot_assigned": the correct class's score gradient is set to -1, not p - 1;
     loss_terms="no_log": -p[y] without the log. weights="in_loop_reg": the division by N and
     the regulariser both sit in the loop over the examples. Softmax shift="input_row": by the
-    max of X[i], not of the scores; "twice_global": by twice the max of all scores. dtype: the
-    dtype computed in (a shift's overflow shows only in the submission's own).
+    max of X[i], not of the scores; "twice_global": by twice the max of all scores. Softmax
+    eps: a small constant added "for safety", eps_at="sum" to each row's sum of exps (the
+    probabilities of the loss and of the gradient are e / (sum + eps)), "log" to p[y] inside the
+    loss's log only (-log(p[y] + eps)), "both" the two. Softmax grad="exp_minus_labels": the
+    score gradient is the unnormalised exp(scores) minus each row's label value y[i] (broadcast
+    over the row), not p - onehot(y). dtype: the dtype computed in (a shift's overflow shows only
+    in the submission's own).
     SVM grad="zeros_fixed_count": counted classes weigh 1 and every other entry of the row (the
     correct class and each class whose margin is not > 0 alike) -(C - 1), a fixed count given to
     every zero of the 0/1 mask. equal_scores_delta=False: the SVM's delta is added only where s_ij - s_iy_i != 0, so a class
@@ -204,12 +209,14 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
              "self": s - s, "input_row": s - X.max(dim=1, keepdim=True).values,
              "twice_global": s - 2 * s.max()}[shift]
         e = torch.exp(z)
-        p = e / (e.sum() if norm_dim == "all" else e.sum(dim=norm_dim, keepdim=True))
+        in_sum = eps if eps_at in ("sum", "both") else 0.0
+        in_log = eps if eps_at in ("log", "both") else 0.0
+        p = e / ((e.sum() if norm_dim == "all" else e.sum(dim=norm_dim, keepdim=True)) + in_sum)
         per_row = {"all": lambda: -torch.log(p).sum(dim=1),
                    "after_onehot": lambda: -torch.log(p[rows, y] - 1),
                    "outer": lambda: torch.logsumexp(z, dim=1) - z[:, y].sum(dim=1),
                    "no_log": lambda: -p[rows, y],
-                   "correct": lambda: -torch.log(p[rows, y])}[loss_terms]()
+                   "correct": lambda: -torch.log(p[rows, y] + in_log)}[loss_terms]()
         coeff = p.clone()
         if grad == "right":
             coeff[rows, y] -= 1
@@ -217,6 +224,8 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
             coeff[:, torch.unique(y)] -= 1
         elif grad == "onehot_assigned":
             coeff[rows, y] = -1.0
+        elif grad == "exp_minus_labels":
+            coeff = e - y.to(e.dtype).unsqueeze(1)
     in_loop_reg = 1.0
     if weights in ("in_loop", "in_loop_reg"):  # divided by N after every example: example i, N - i times
         w = torch.tensor([float(N) ** -(N - i) for i in range(N)], dtype=torch.float64)
@@ -244,14 +253,16 @@ def loss_with(model, W, X, y, reg, delta=1.0, count_correct_loss=False, count_co
     return loss, dW
 
 
-def _variant_matches(ev, W, X, y, reg, loss, dW, tol_loss, tol_dW, mistake) -> Optional[bool]:
-    """True/False: the answer is/is not the mistaken one; None: the mistake changes nothing here."""
+def _variant_matches(ev, W, X, y, reg, loss, dW, tol_loss, tol_dW, mistake, rtol=1e-7) -> Optional[bool]:
+    """True/False: the answer is/is not the mistaken one; None: the mistake changes nothing here.
+    rtol: the relative slack of every comparison (a mistake smaller than 1e-7 relative, such as
+    an epsilon, needs less)."""
     want_loss, want_dW = loss_with(ev["model"], W, X, y, reg, **mistake)
     right_loss, right_dW = loss_with(ev["model"], W, X, y, reg)
-    if _close(want_loss, right_loss, tol_loss) and _close(want_dW, right_dW, tol_dW):
+    if _close(want_loss, right_loss, tol_loss, rtol) and _close(want_dW, right_dW, tol_dW, rtol):
         return None
-    return (_close(loss, want_loss, 1e3 * tol_loss + 1e-9)
-            and _close(dW, want_dW, 1e3 * tol_dW + 1e-9))
+    return (_close(loss, want_loss, 1e3 * tol_loss + 1e-9, rtol)
+            and _close(dW, want_dW, 1e3 * tol_dW + 1e-9, rtol))
 
 
 def _probe_answer(ev):
@@ -271,25 +282,26 @@ def _probe_answer(ev):
 
 
 @recognizer
-def loss_variant(ev, **mistake):
+def loss_variant(ev, rtol=1e-7, **mistake):
     """The loss recomputed with the mistake put in gives what the submission gave, on the
     counterexample and (when the submission can be probed) on one richer case. An argument
-    given as a list: any one of its values (one mistake that students place in several ways)."""
+    given as a list: any one of its values (one mistake that students place in several ways).
+    rtol: the comparisons' relative slack (see _variant_matches)."""
     if ev.get("kind") != "loss":
         return False
     for key, values in mistake.items():
         if isinstance(values, list):
-            return any(loss_variant(ev, **dict(mistake, **{key: v})) for v in values)
-    return _variant_explains(ev, mistake, probe_may_raise=False)
+            return any(loss_variant(ev, rtol, **dict(mistake, **{key: v})) for v in values)
+    return _variant_explains(ev, mistake, probe_may_raise=False, rtol=rtol)
 
 
-def _variant_explains(ev, mistake, probe_may_raise) -> bool:
+def _variant_explains(ev, mistake, probe_may_raise, rtol=1e-7) -> bool:
     """The mistake gives what the submission gave on the counterexample, and on the richer probe
     case too. A crash on the probe: not this mistake (it is in the values, which a plain case
     does not crash on), unless `probe_may_raise` (a mistake that crashes on shapes the
     counterexample does not have)."""
     here = _variant_matches(ev, ev["W"], ev["X"], ev["y"], ev["reg"], ev["loss"], ev["dW"],
-                            ev["tol_loss"], ev["tol_dW"], mistake)
+                            ev["tol_loss"], ev["tol_dW"], mistake, rtol)
     if not here:  # None: the mistake changes nothing on the counterexample, so it is not why it failed
         return False
     if "probe" not in ev:
@@ -298,7 +310,7 @@ def _variant_explains(ev, mistake, probe_may_raise) -> bool:
         case = _probe_answer(ev)
     except Exception:
         return probe_may_raise
-    return _variant_matches(ev, *case, mistake) is not False
+    return _variant_matches(ev, *case, mistake, rtol) is not False
 
 
 @recognizer
@@ -321,6 +333,41 @@ def crash_then_variant(ev, model, **mistake):
     ev = dict(ev, model=model)
     case = _probe_answer(ev)
     return bool(_variant_matches(ev, *case, mistake))
+
+
+def _shaped_case(N, D, C, dtype, device):
+    """A small case of the given shapes, every label 0 .. C-1 present once N >= C."""
+    gen = torch.Generator().manual_seed(N * 10000 + D * 100 + C)
+    X = torch.randn(N, D, generator=gen, dtype=torch.float64)
+    W = 0.5 * torch.randn(D, C, generator=gen, dtype=torch.float64)
+    y = torch.arange(N) % C
+    return W.to(dtype).to(device), X.to(dtype).to(device), y.to(device), 0.1
+
+
+@recognizer
+def crash_unless(ev, model, fits, misfits, **mistake):
+    """The loss raised on the counterexample because it runs only on some shapes: on every case
+    shaped (N, D, C) as in `fits` it runs and gives the answer of loss_with(**mistake) (by
+    default the right one), on every case shaped as in `misfits` it raises (a size hard-coded,
+    or one size used where another belongs: right only where the two happen to be equal)."""
+    if ev.get("kind") != "error" or "probe" not in ev:
+        return False
+    from harness.judge.tolerance import loss_bounds
+    ev = dict(ev, model=model)
+    for N, D, C in fits:
+        W, X, y, reg = _shaped_case(N, D, C, torch.float64, "cpu")
+        loss, dW = ev["probe"](W, X, y, reg)
+        b = loss_bounds(model, W, X, y, reg, W.dtype)
+        want_loss, want_dW = loss_with(model, W, X, y, reg, **mistake)
+        if not (_close(float(loss), want_loss, b.loss) and _close(dW.detach().double().cpu(), want_dW, b.dW)):
+            return False
+    for N, D, C in misfits:
+        try:
+            ev["probe"](*_shaped_case(N, D, C, torch.float64, "cpu"))
+        except Exception:
+            continue
+        return False
+    return True
 
 
 @recognizer
