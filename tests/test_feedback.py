@@ -40,7 +40,13 @@ def test_catalogue_is_well_formed():
         assert m.looks_like and "\n" not in m.looks_like and "```" not in m.looks_like
 
 
+def _without_rtol(mistake):
+    """An entry's args as loss_with takes them (rtol: the recognizer's own tolerance)."""
+    return {k: v for k, v in mistake.items() if k != "rtol"}
+
+
 def _evidence(model, W, X, y, reg, **mistake):
+    mistake = _without_rtol(mistake)
     loss, dW = mistakes.loss_with(model, W, X, y, reg, **mistake)
     b = loss_bounds(model, W, X, y, reg, W.dtype)
     return dict(kind="loss", model=model, function=f"{model}_loss_vectorized", W=W, X=X, y=y, reg=reg,
@@ -57,9 +63,8 @@ def _each_variant(args):
 
 
 def _changes(model, case, mistake) -> bool:
-    """The mistake gives another loss or dW than the right answer on `case` (rtol: the
-    recognizer's own tolerance, not a mistake's)."""
-    mistake = {k: v for k, v in mistake.items() if k != "rtol"}
+    """The mistake gives another loss or dW than the right answer on `case`."""
+    mistake = _without_rtol(mistake)
     (loss, dW), (right, right_dW) = (mistakes.loss_with(model, *case, 0.25, **mistake),
                                      mistakes.loss_with(model, *case, 0.25))
     return loss != right or not torch.equal(dW, right_dW)
