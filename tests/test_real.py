@@ -4,7 +4,7 @@ came from and a label written before any recognizer was changed (tests/real/READ
 the zoo is (tests/judged_set.py, prefix "real"): a wrong file is blamed on its wrong function alone,
 with a repro that checks itself; a right one (a student's final version) passes. Over the wrong
 files the test reports the "looks like" line named right, named partly, named wrong and not named,
-and fails on any named wrong; named right under MIN_NAMED is a strict xfail while issue 31 is open
+and fails on any named wrong and when named right is under MIN_NAMED
 (the catalogue was written against the zoo, so this is its measure on mistakes nobody here wrote).
     # real: blames NAME              or    # real: passes
     # real-mistake: ID               (or `new: NAME`: a mistake the catalogue does not know)
@@ -86,9 +86,6 @@ def test_real_mistakes_never_named_wrong(real_runs):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 31 is open: named right for 53 of the 81 wrong files (65%; 3 more named partly, 25 not named), "
-    "short of 90%. Strict: once the catalogue reaches it, this passes and the mark must go"))
 def test_real_mistakes_named_right(real_runs):
     """Named right (the label's mistake, and no other) for at least MIN_NAMED of the wrong files."""
     counts, graded = _named_counts(real_runs)
