@@ -186,7 +186,8 @@ def _one_line_failure(excinfo, style=None):
     The verdict shows the failure (`_fold_property_failures` takes it out of pytest's listing),
     so pytest's traceback, which parses the source of every file it passes through (a third
     of a CPU-second a failing property), would be made for nobody."""
-    return excinfo.exconly().splitlines()[0][:500] if excinfo.exconly() else excinfo.typename
+    text = excinfo.exconly()
+    return text.splitlines()[0][:500] if text else excinfo.typename
     if config.harness_outcomes is not None and config.harness_outcomes.harness_error:
         config.hook.pytest_deselected(items=list(items))
         items[:] = []

@@ -265,19 +265,36 @@ def _variant_matches(ev, W, X, y, reg, loss, dW, tol_loss, tol_dW, mistake, rtol
             and _close(dW, want_dW, 1e3 * tol_dW + 1e-9, rtol))
 
 
+def _probe_case(dtype, device):
+    """The richer case the recognizers ask the submission about: every margin kind, reg > 0,
+    N = C (a sum over the wrong axis still runs)."""
+    gen = torch.Generator().manual_seed(0)
+    X = (2 * torch.randn(4, 3, generator=gen, dtype=torch.float64)).to(dtype).to(device)
+    W = (0.5 * torch.randn(3, 4, generator=gen, dtype=torch.float64)).to(dtype).to(device)
+    return W, X, torch.tensor([0, 1, 1, 3], device=device), 0.1
+
+
+def _gives(model, case, answer, **mistake) -> bool:
+    """`answer` (loss, dW) is loss_with(**mistake)'s on `case` (by default the right answer),
+    within the bounds of the case's dtype."""
+    from harness.judge.tolerance import loss_bounds
+    W, X, y, reg = case
+    loss, dW = answer
+    b = loss_bounds(model, W, X, y, reg, W.dtype)
+    want_loss, want_dW = loss_with(model, W, X, y, reg, **mistake)
+    return _close(float(loss), want_loss, b.loss) and _close(dW.detach().double().cpu(), want_dW, b.dW)
+
+
 def _probe_answer(ev):
-    """The submission's answer on one richer case (every margin kind, reg > 0), asked once."""
+    """The submission's answer on the richer case (_probe_case), asked once."""
     if "_probe" not in ev:
         from harness.judge.tolerance import loss_bounds
         W = ev.get("W", torch.zeros(1, dtype=torch.float64))
-        gen = torch.Generator().manual_seed(0)
-        X = (2 * torch.randn(4, 3, generator=gen, dtype=torch.float64)).to(W.dtype).to(W.device)
-        Wp = (0.5 * torch.randn(3, 4, generator=gen, dtype=torch.float64)).to(W.dtype).to(W.device)
-        y = torch.tensor([0, 1, 1, 3], device=W.device)  # N = C: a sum over the wrong axis still runs
+        Wp, X, y, reg = _probe_case(W.dtype, W.device)
         ev["_probe"] = None
-        loss, dW = ev["probe"](Wp, X, y, 0.1)
-        b = loss_bounds(ev["model"], Wp, X, y, 0.1, W.dtype)
-        ev["_probe"] = (Wp, X, y, 0.1, float(loss), dW.detach().double().cpu(), b.loss, b.dW)
+        loss, dW = ev["probe"](Wp, X, y, reg)
+        b = loss_bounds(ev["model"], Wp, X, y, reg, W.dtype)
+        ev["_probe"] = (Wp, X, y, reg, float(loss), dW.detach().double().cpu(), b.loss, b.dW)
     return ev["_probe"]
 
 
@@ -352,14 +369,9 @@ def crash_unless(ev, model, fits, misfits, **mistake):
     or one size used where another belongs: right only where the two happen to be equal)."""
     if ev.get("kind") != "error" or "probe" not in ev:
         return False
-    from harness.judge.tolerance import loss_bounds
-    ev = dict(ev, model=model)
     for N, D, C in fits:
-        W, X, y, reg = _shaped_case(N, D, C, torch.float64, "cpu")
-        loss, dW = ev["probe"](W, X, y, reg)
-        b = loss_bounds(model, W, X, y, reg, W.dtype)
-        want_loss, want_dW = loss_with(model, W, X, y, reg, **mistake)
-        if not (_close(float(loss), want_loss, b.loss) and _close(dW.detach().double().cpu(), want_dW, b.dW)):
+        case = _shaped_case(N, D, C, torch.float64, "cpu")
+        if not _gives(model, case, ev["probe"](*case), **mistake):
             return False
     for N, D, C in misfits:
         try:
@@ -400,17 +412,11 @@ def float32_only(ev, model):
     said = " ".join(ev.get("text", "").lower().split())
     if not _dtype_clash(said):
         return False
-    from harness.judge.tolerance import loss_bounds
-    gen = torch.Generator().manual_seed(0)
-    X = (2 * torch.randn(4, 3, generator=gen, dtype=torch.float64)).float()
-    W = (0.5 * torch.randn(3, 4, generator=gen, dtype=torch.float64)).float()
-    y = torch.tensor([0, 1, 1, 3])
-    loss, dW = ev["probe"](W, X, y, 0.1)
-    if not isinstance(dW, torch.Tensor) or dW.dtype != torch.float32 or dW.shape != W.shape:
+    case = _probe_case(torch.float32, "cpu")
+    loss, dW = ev["probe"](*case)
+    if not isinstance(dW, torch.Tensor) or dW.dtype != torch.float32 or dW.shape != case[0].shape:
         return False
-    b = loss_bounds(model, W, X, y, 0.1, torch.float32)
-    right_loss, right_dW = loss_with(model, W, X, y, 0.1)
-    return _close(float(loss), right_loss, b.loss) and _close(dW.detach().double().cpu(), right_dW, b.dW)
+    return _gives(model, case, (loss, dW))
 
 
 @recognizer
