@@ -2,7 +2,8 @@
 does. Each is a short way to a command docs/students.md and docs/graders.md also give in full:
 
   check FILE [OPTION...]     the single-file command, warm (harness/grade/warm.py): as
-                             `python -m pytest properties --impl FILE [OPTION...]`
+                             `python -m pytest properties --impl FILE [OPTION...]`, with the
+                             grade's profile (ci) and the verdict cache (--no-cache: without)
   grade FOLDER [OPTION...]   batch mode: `python -m pytest properties --impl FOLDER ...`
   merge DIR... [--report-dir OUT]   join shards' report folders (harness/grade/batch/)
   stop                       stop this user's warm grading servers
@@ -17,6 +18,17 @@ import sys
 from typing import Optional, Sequence
 
 USAGE = __doc__.split("\n\n", 1)[1].rsplit("\nImports", 1)[0]
+
+
+def check_options(rest: Sequence[str]) -> list:
+    """The check command's options: the grade's profile (ci: deterministic) unless one is
+    given, and the verdict cache (harness/grade/cache.py) unless --no-cache."""
+    rest = list(rest)
+    if not any(a.startswith("--hypothesis-profile") for a in rest):
+        rest.append("--hypothesis-profile=ci")
+    if "--no-cache" not in rest:
+        rest.append("--verdict-cache")
+    return rest
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -36,7 +48,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   file=sys.stderr)
             return 2
         rest.remove(files[0])
-        return warm.run(["--impl", files[0], *rest], fresh=fresh)
+        return warm.run(["--impl", files[0], *check_options(rest)], fresh=fresh)
     if command == "grade":
         if not rest or rest[0].startswith("-"):
             print("usage: python -m harness grade FOLDER|'GLOB' [--report-dir DIR] [OPTION...]", file=sys.stderr)

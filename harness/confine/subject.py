@@ -55,8 +55,15 @@ class Subject:
     progress_lines: list = []  # its lines holding a digit, from its first use of a stand-in on
     args_after: list = []      # the last call's arguments, as they were after it
     aliases: list = []         # [result index, argument index] sharing memory
+    touched = None             # a set while a property runs: the names it asked for (the verdict cache's record)
+    timed = 0                  # timed calls so far (a verdict that rests on one is not cached)
+
+    def touch(self, *names: str) -> None:
+        if self.touched is not None:
+            self.touched.update(names)
 
     def has(self, name: str) -> bool:
+        self.touch(name)
         return name in self.names
 
     def require(self, name: str) -> None:
@@ -69,6 +76,11 @@ class Subject:
     def unavailable(self, name: str) -> Optional[str]:
         """Why calls of `name` would fail at once without running (None: they would run)."""
         return None
+
+    def seed_next(self, seed: int) -> None:
+        """The submission's `random` and torch generators are seeded with `seed` before its
+        next request runs (each property starts from the same state, whatever ran before)."""
+        self.reset_seed(seed)
 
     def close(self):
         pass
@@ -172,6 +184,7 @@ class InProcessSubject(Subject):
 
     def time_call(self, name: str, *args) -> float:
         import time
+        self.timed += 1
         start = time.perf_counter()
         self.call(name, *args)
         return time.perf_counter() - start
@@ -195,6 +208,7 @@ class InProcessSubject(Subject):
         setattr(obj, attr, value)
 
     def is_subclass(self, a: str, b: str) -> bool:
+        self.touch(a, b)
         A, B = getattr(self.module, a), getattr(self.module, b)
         return isinstance(A, type) and isinstance(B, type) and issubclass(A, B)
 
@@ -204,6 +218,7 @@ class InProcessSubject(Subject):
 
     @contextlib.contextmanager
     def replacing(self, name: str, value):
+        self.touch(name)
         missing = object()
         old = self.module.__dict__.get(name, missing)
         self.module.__dict__[name] = value

@@ -94,6 +94,7 @@ class WorkerSubject(Subject):
         self.replaced = {}         # module globals swapped for stand-ins (re-applied on restart)
         self.methods = {}          # (id(stand-in), name) -> its bound method, itself a stand-in
         self.source = worker_source()
+        self.next_seed: Optional[int] = None  # seed_next's seed, sent with the next request
         self.use_zygote = True     # False once the batch's zygote refused (harness/confine/zygote.py)
         try:
             self._start()
@@ -338,6 +339,8 @@ class WorkerSubject(Subject):
                 self.dead = f"a fresh worker could not start: {exc or type(exc).__name__}"
                 self._stop()
                 raise _Refused(f"{what} was not run: {self.dead}") from None
+        if self.next_seed is not None:  # seed_next: carried by this request, no round trip of its own
+            message, self.next_seed = {**message, "seed_first": self.next_seed}, None
         start = time.monotonic()
         self.refused = self.group.refusals() if self.group is not None else 0
         limit = min(self.call_timeout, left, self.deadline - start)
@@ -434,6 +437,7 @@ class WorkerSubject(Subject):
 
     @contextlib.contextmanager
     def replacing(self, name: str, value):
+        self.touch(name)
         self.replaced[name] = value
         self._request(f"replacing {name}", None, {"op": "replace_global", "name": name,
                                                   "value": self._encode(value)})
@@ -495,6 +499,7 @@ class WorkerSubject(Subject):
         """Seconds one call takes, timed here around the round trip, less the time its
         arguments take to travel (an `echo` of the same arguments just before)."""
         self.require(name)
+        self.timed += 1
         spent = {}
         for op in ("echo", "call"):
             start = time.perf_counter()
@@ -541,7 +546,11 @@ class WorkerSubject(Subject):
         return self._request("a constant loss_func", None, {"op": "constant_loss"})
 
     def is_subclass(self, a: str, b: str) -> bool:
+        self.touch(a, b)
         return self._request("issubclass", None, {"op": "is_subclass", "a": a, "b": b})
+
+    def seed_next(self, seed: int) -> None:
+        self.next_seed = seed
 
     def reset_seed(self, seed: int) -> None:
         self._request("reset_seed", None, {"op": "reset_seed", "seed": seed})

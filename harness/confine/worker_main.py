@@ -189,6 +189,9 @@ class Worker:
         op = req["op"]
         args = decode(req.get("args", {"__list__": []}), self.resolve)
         kwargs = decode(req.get("kwargs", {"__dict__": {}}), self.resolve)
+        if "seed_first" in req:  # the first request of a property (Subject.seed_next)
+            random.seed(req["seed_first"])
+            torch.manual_seed(req["seed_first"])
         if op == "reset_seed":
             random.seed(req["seed"])
             torch.manual_seed(req["seed"])

@@ -8,11 +8,15 @@ Installed, it is loaded in every pytest run of that environment: there it stays 
 options exist, nothing else: no worker, no report, no output, no Hypothesis profile, no
 markers) unless the run is the harness's (_active)."""
 import os
+import random
 import signal
 import threading
+import time
+import zlib
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import HealthCheck, Phase, settings
 
 from harness.grade import batch, digests
@@ -105,6 +109,12 @@ def pytest_addoption(parser):
                          "(cifar-10-batches-py: data_batch_1..5, test_batch); implies --e2e")
     group.addoption("--e2e-plot", default=None, metavar="FILE",
                     help="where the end-to-end plot goes (default: beside --report, REPORT.e2e.png)")
+    group.addoption("--verdict-cache", action="store_true",
+                    help="reuse the verdict of each function whose code, and everything it reaches, is "
+                         "unchanged since a run that judged it (python -m harness check passes it; "
+                         "harness/grade/cache.py); only with a deterministic profile")
+    group.addoption("--no-cache", action="store_true",
+                    help="judge every function (overrides --verdict-cache)")
     # --strict is pytest's own flag (strict markers and config); it also selects the
     # harness's strict policy: float32 breakage fails instead of warning.
 
@@ -120,6 +130,12 @@ def pytest_configure(config):
     config.harness_subject = None
     config.harness_e2e = {}
     config.harness_e2e_data = None
+    config.harness_cache = None        # harness.grade.cache.VerdictCache, when this run uses one
+    config.harness_cache_plan = None   # its Plan: reused and judged functions
+    config.harness_cache_off = None    # why a run that asked for it judges everything
+    config.harness_cache_due = {}      # name -> its properties' node ids not yet run
+    config.harness_cache_touched = {}  # name -> the submission's names its properties asked for
+    config.harness_cache_timed = set() # names with a timed property that failed
     config.harness_active = _active(config)
     if not config.harness_active:
         return
@@ -175,10 +191,36 @@ def pytest_collection_modifyitems(config, items):
             items[:] = [item for item in items if not item.get_closest_marker("e2e")]
     items.sort(key=lambda item: bool(item.get_closest_marker("e2e")))
     config.harness_judging = any(item.get_closest_marker("api") for item in items)
+    if config.harness_outcomes is not None and config.harness_outcomes.harness_error:
+        config.hook.pytest_deselected(items=list(items))  # nothing can be judged: one line, exit 2
+        items[:] = []
+        return
+    _reuse_cached(config, items)
     if _readable(config):
         for item in items:
             if item.get_closest_marker("api"):
                 item.repr_failure = _one_line_failure
+
+
+def _reuse_cached(config, items):
+    """The verdict cache's reused functions: their properties deselected, their outcomes
+    restored; for the functions judged now, the properties each must run to be kept."""
+    plan = config.harness_cache_plan
+    if plan is None:
+        return
+    outcomes = config.harness_outcomes
+    for name, outcome in plan.reused.items():
+        outcomes.restore(name, outcome)
+    reused = [item for item in items if item.get_closest_marker("api")
+              and item.get_closest_marker("api").args[0] in plan.reused]
+    if reused:
+        config.hook.pytest_deselected(items=reused)
+        items[:] = [item for item in items if item not in reused]
+    config.harness_judging = True
+    for item in items:
+        marker = item.get_closest_marker("api")
+        if marker is not None:
+            config.harness_cache_due.setdefault(marker.args[0], set()).add(item.nodeid)
 
 
 def _one_line_failure(excinfo, style=None):
@@ -188,9 +230,6 @@ def _one_line_failure(excinfo, style=None):
     of a CPU-second a failing property), would be made for nobody."""
     text = excinfo.exconly()
     return text.splitlines()[0][:500] if text else excinfo.typename
-    if config.harness_outcomes is not None and config.harness_outcomes.harness_error:
-        config.hook.pytest_deselected(items=list(items))
-        items[:] = []
 
 
 def pytest_sessionstart(session):
@@ -225,12 +264,75 @@ def pytest_sessionstart(session):
             config.harness_e2e_data = _e2e_data(config, limits)
         outcomes.limits = bounds.describe(limits.get("limits", resource_limits(config)), outcomes.isolation,
                                           limits.get("memory_mb", bounds.DEFAULT_MEMORY_MB) if limits else None)
+        _plan_cache(config, impl, outcomes.isolation)
+        if config.harness_cache_plan is not None and not config.harness_cache_plan.judge:
+            return  # every function reused: the submission is not even imported
         config.harness_subject = open_subject(impl, in_process=in_process, **limits)
         repro.set_target(config.harness_subject.path)
     except (HarnessInputError, sandbox.IsolationError) as exc:
         # No test runs; the terminal summary prints this one line and the exit status is 2.
         outcomes.fail_all("error", f"harness: cannot verify: {exc}")
         _write_report(config)
+
+
+def _plan_cache(config, impl, isolation: str) -> None:
+    """The verdict cache's plan for this run, or why it judges everything (harness/grade/cache.py)."""
+    if not config.getoption("verdict_cache") or config.getoption("no_cache"):
+        return
+    from hypothesis import settings as current
+    from harness.grade import cache
+    from harness.grade.warm import SOURCES
+    from harness.confine.subject import check_file
+    from harness.api import NAMES
+    why = None
+    suite = locate.root() / "properties"
+    chosen = [Path(str(config.invocation_params.dir), a.split("::", 1)[0]).resolve() for a in config.args]
+    if config.getoption("in_process") or e2e_enabled(config):
+        why = "--in-process and --e2e judge everything"
+    elif config.getoption("keyword") or config.getoption("markexpr") or config.getoption("maxfail") \
+            or chosen != [suite] or any("::" in a for a in config.args):
+        why = "this run selects part of the suite"
+    elif not current().derandomize or current().database is not None:
+        why = f"the {current._current_profile} profile draws new examples each run"
+    try:
+        if why:
+            raise cache.CacheOff(why)
+        path = check_file(impl)
+        options = {name: config.getoption(name) for name in (
+            "call_timeout", "total_timeout", "function_budget", "disk_limit", "process_limit",
+            "submission_budget", "sandbox_uid")}
+        options.update(policy=_policy(config), isolation=isolation, settings=repr(current()))
+        context = cache.context_key(locate.root(), SOURCES, options)
+        config.harness_cache = cache.VerdictCache(path, context, cache.folder())
+        config.harness_cache_plan = config.harness_cache.plan(NAMES)
+    except (cache.CacheOff, SyntaxError, ValueError, OSError, HarnessInputError) as exc:
+        config.harness_cache, config.harness_cache_plan = None, None
+        config.harness_cache_off = f"verdict cache: off ({exc}); every function judged"
+
+
+def _keep_cached(config, session, exitstatus) -> None:
+    """Store the outcome of each function judged now, where the whole of it was judged and
+    nothing outside the key shaped it (a worker that hung or died, a budget run out, a
+    failure of a timed check)."""
+    store, plan, subject = config.harness_cache, config.harness_cache_plan, config.harness_subject
+    outcomes = config.harness_outcomes
+    if store is None or plan is None or outcomes.harness_error:
+        return
+    outcomes.cache = {"judged": list(plan.judge), "reused": sorted(plan.reused), "afresh": dict(plan.afresh)}
+    if subject is None:  # everything reused: nothing new to keep
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
+        return
+    worker_trouble = (getattr(subject, "dead", None) or getattr(subject, "hung", None)
+                      or (getattr(subject, "deadline", None) or float("inf")) <= time.monotonic()
+                      or getattr(subject, "used", 0.0) >= getattr(subject, "total_timeout", float("inf")))
+    if worker_trouble:
+        return
+    for name in plan.judge:
+        if name in plan.afresh or name in config.harness_cache_timed or config.harness_cache_due.get(name):
+            continue
+        store.keep(name, config.harness_cache_touched.get(name, ()), outcomes.outcome(name))
+    store.prune()
 
 
 def resource_limits(config) -> bounds.Limits:
@@ -276,7 +378,10 @@ def pytest_report_header(config):
     if getattr(config, "harness_batch", False):
         first = f"submissions under test: {config.getoption('impl')} (batch mode)"
     else:
-        where = "shipped implementation" if subject is None or subject.shipped else "submission"
+        impl = config.getoption("impl")
+        shipped = subject.shipped if subject is not None else (
+            not impl or Path(impl).expanduser().resolve() == locate.shipped().resolve())
+        where = "shipped implementation" if shipped else "submission"
         first = f"module under test: {subject.path if subject else config.getoption('impl')} ({where})"
     lines = [first,
              f"policy: {_policy(config)}   hypothesis profile: {current._current_profile}   "
@@ -305,6 +410,34 @@ def note(request):
         if ("note", text) not in request.node.user_properties:
             request.node.user_properties.append(("note", text))
     return add
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Each property starts from the same seed (its node id's), on both sides, whatever ran
+    before it: a function's properties then give the same results with or without the
+    others' (what lets the verdict cache reuse some and judge the rest). And the names of
+    the submission each function's properties ask for, for the cache's key."""
+    marker = item.get_closest_marker("api")
+    subject = item.config.harness_subject
+    if marker is None or subject is None:
+        yield
+        return
+    seed = zlib.crc32(item.nodeid.encode())
+    random.seed(seed)
+    torch.manual_seed(seed)
+    subject.seed_next(seed)
+    subject.touched, timed = set(), subject.timed
+    try:
+        yield
+    finally:
+        config = item.config
+        name = marker.args[0]
+        config.harness_cache_touched.setdefault(name, set()).update(subject.touched)
+        subject.touched = None
+        config.harness_cache_due.get(name, set()).discard(item.nodeid)
+        if subject.timed > timed and getattr(item, "_harness_failed", False):
+            config.harness_cache_timed.add(name)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -337,6 +470,8 @@ def pytest_runtest_makereport(item, call):
     if outcomes is None or marker is None:
         return
     name = marker.args[0]
+    if rep.failed:
+        item._harness_failed = True
     notes = [v for k, v in item.user_properties if k == "note"]
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
         if rep.skipped:
@@ -382,13 +517,16 @@ def pytest_sessionfinish(session, exitstatus):
     if outcomes is None or not _judging(config):
         return
     _e2e_plot(config)
+    _keep_cached(config, session, exitstatus)
     reporting = bool(config.getoption("report"))
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     outcomes.finalize(complete=reporting or interrupted,
                       why="the run was interrupted" if interrupted else "none of its properties ran")
     _write_report(config)
-    if reporting and outcomes.verdict != "pass" and session.exitstatus == 0:
-        session.exitstatus = 1  # exit 0 if and only if the verdict is pass
+    if config.harness_cache_plan is not None and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = 0  # every function reused: the verdict says it all
+    if (reporting or config.harness_cache_plan is not None) and outcomes.verdict != "pass" and session.exitstatus == 0:
+        session.exitstatus = 1  # exit 0 if and only if the verdict is pass (reused failures count)
 
 
 def _e2e_plot(config):
@@ -425,6 +563,10 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("what fails, and how to reproduce it")
         for line in failures:
             terminalreporter.write_line(line)
+    cache_line = (config.harness_cache_plan.line() if config.harness_cache_plan is not None
+                  else config.harness_cache_off)
+    if cache_line:
+        terminalreporter.write_line(cache_line)
     terminalreporter.section("verdict")
     for line in summary_lines(outcomes):
         terminalreporter.write_line(line)

@@ -31,6 +31,7 @@ class Outcomes:
         self.repro: Dict[str, Optional[str]] = {n: None for n in NAMES}
         self.mistakes: Dict[str, List[str]] = {n: [] for n in NAMES}
         self.harness_error: Optional[str] = None
+        self.cache: Optional[dict] = None  # what the verdict cache reused (harness/grade/cache.py)
 
     def _raise_to(self, name, status):
         if STATUS_RANK[status] > STATUS_RANK[self.status[name]]:
@@ -88,6 +89,19 @@ class Outcomes:
         if mistake and mistake not in self.mistakes[name]:
             self.mistakes[name].append(mistake)
         self.add_message(name, text, getattr(exc, "repro", None))
+
+    def outcome(self, name: str) -> dict:
+        """What the run found about `name` before `finalize`: what the verdict cache keeps."""
+        return {"status": self.status[name], "messages": list(self.messages[name]), "judged": self.judged[name],
+                "repro": self.repro[name], "mistakes": list(self.mistakes[name])}
+
+    def restore(self, name: str, outcome: dict) -> None:
+        """`name` as a run that judged it found it (`outcome`), in place of judging it again."""
+        self.status[name] = outcome["status"]
+        self.messages[name] = list(outcome["messages"])
+        self.judged[name] = outcome["judged"]
+        self.repro[name] = outcome["repro"]
+        self.mistakes[name] = list(outcome["mistakes"])
 
     def fail_all(self, status: str, message: str):
         self.harness_error = message
@@ -159,6 +173,7 @@ class Outcomes:
             isolation=self.isolation,
             limits=self.limits,
             functions=OrderedDict((n, self.entry(n)) for n in NAMES),
+            **({"cache": self.cache} if self.cache is not None else {}),
         )
 
 
