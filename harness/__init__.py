@@ -13,7 +13,9 @@
     grade/         the pytest plugin, report, atomic (whole-file writes), e2e, datasets, and
                    batch/ (discover, shard, launch, grader, forkserver, progress, summary,
                    session, merge, summary_html, __main__), warm (the warm single-file
-                   command's server), notebook (check() in a notebook cell)
+                   command's server), notebook (check() in a notebook cell), cache (the
+                   check command's verdict cache) and reach (what each name of a
+                   submission reaches, from its syntax tree: the cache's key)
     cli.py         `python -m harness` / `lc-harness`: check, grade, merge, stop
     batch.py       `python -m harness.batch merge DIR...` (a shim over grade/batch/)
 

@@ -11,12 +11,16 @@ judging code, which tests/test_interface.py and the hostile set run as students 
 running every failing function's repro twice (the zoo file, then the shipped
 implementation) happens in one subprocess for the whole zoo, about 30 s.
 """
+import json
+import time
 from pathlib import Path
 
 import pytest
 
+from harness.api import NAMES
+from harness.grade.reach import Source
 from harness.judge.mistakes import MISTAKES
-from tests import judged_set
+from tests import cache_edits, judged_set
 from tests.harness_run import grade_in_batch, selected_paths, tiered
 
 ZOO = Path(__file__).resolve().parent / "zoo"
@@ -75,3 +79,56 @@ def test_zoo_repros_check_themselves(zoo_runs, tmp_path):
         pytest.skip("no wrong zoo file selected")
     print(f"{runs} repro runs")
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.slow
+def test_cached_runs_give_the_full_runs_reports(zoo_runs, tmp_path):
+    """Issue 33's proof: a student's file edited one function at a time (tests/cache_edits.py:
+    each one-function zoo file's function put right, then made wrong again, 200 edits and
+    more), checked after each edit with `python -m harness check`, which judges only what
+    changed: its report equals a full run's, function by function, messages and repros
+    included. The full runs are the zoo's own batch reports (normalized to the student's
+    path) and, for the correct steps, one run with --no-cache."""
+    steps = cache_edits.steps([p for p in WRONG if not header(p)["strict"]])  # --strict: a context of its own
+    if any(s.zoo not in zoo_runs for s in steps if s.zoo):
+        pytest.skip("only part of the zoo was selected: the sequence is over the whole zoo")
+    assert len(steps) >= 200, len(steps)
+    env = cache_edits.student_env(tmp_path)
+    student = tmp_path / "a2" / "linear_classifier.py"
+    student.parent.mkdir()
+    mismatched, stats = [], {"judged": 0, "reused": 0, "seconds": []}
+    right = {}  # the correct files' full reports, by their code (the two bases)
+    try:
+        for i, step in enumerate(steps):
+            student.write_text(step.text)
+            code = Source(student).digest(NAMES)
+            if step.zoo is None and code not in right:
+                done = cache_edits.check(student, tmp_path / "full.json", env, "--no-cache")
+                right[code] = json.loads((tmp_path / "full.json").read_text())
+                assert done.returncode == 0 and right[code]["verdict"] == "pass", done.stdout[-3000:]
+                first_of_its_base = True
+            else:
+                first_of_its_base = False
+            started = time.monotonic()
+            done = cache_edits.check(student, tmp_path / "step.json", env)
+            stats["seconds"].append(time.monotonic() - started)
+            got = json.loads((tmp_path / "step.json").read_text())
+            stats["judged"] += len(got["cache"]["judged"])
+            stats["reused"] += len(got["cache"]["reused"])
+            want = right[code]["functions"] if step.zoo is None else cache_edits.normalized(
+                zoo_runs[step.zoo].report, step.zoo, student)
+            for name in want:
+                if got["functions"][name] != want[name]:
+                    mismatched.append(f"step {i} ({step.zoo.name if step.zoo else 'right'}, edited "
+                                      f"{step.changed}): {name}: cached {got['functions'][name]} "
+                                      f"!= full {want[name]}")
+            if step.zoo is None and not first_of_its_base:  # a correct file seen before: nothing to judge
+                assert not got["cache"]["judged"], (i, got["cache"])
+            if step.zoo is not None:  # the wrong function is judged, the rest mostly reused
+                assert step.changed in got["cache"]["judged"] and got["cache"]["reused"], (i, step, got["cache"])
+    finally:
+        cache_edits.stop_server(env)
+    seconds = sorted(stats["seconds"])
+    print(f"{len(steps)} edits: {stats['judged']} functions judged, {stats['reused']} reused; "
+          f"median {seconds[len(seconds) // 2]:.2f} s a check")
+    assert not mismatched, "\n".join(mismatched[:20])

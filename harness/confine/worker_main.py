@@ -189,9 +189,11 @@ class Worker:
         op = req["op"]
         args = decode(req.get("args", {"__list__": []}), self.resolve)
         kwargs = decode(req.get("kwargs", {"__dict__": {}}), self.resolve)
-        if "seed_first" in req:  # the first request of a property (Subject.seed_next)
-            random.seed(req["seed_first"])
+        if "seed_first" in req:  # the first request of a property (Subject.seed_next): numpy's
+            random.seed(req["seed_first"])  # global generator too, where the submission uses numpy
             torch.manual_seed(req["seed_first"])
+            if "numpy" in sys.modules:
+                sys.modules["numpy"].random.seed(req["seed_first"] % 2**32)
         if op == "reset_seed":
             random.seed(req["seed"])
             torch.manual_seed(req["seed"])

@@ -19,7 +19,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
 
-from harness.grade import batch, digests
+from harness.grade import batch, constants, digests
 from harness.confine import limits as bounds, locate, sandbox
 from harness.judge import repro
 from harness.grade.report import Outcomes, failure_lines, summary_lines, write_atomically
@@ -142,6 +142,7 @@ def pytest_configure(config):
     if not config.getoption("--hypothesis-profile", None):  # given: Hypothesis loads it
         settings.load_profile("ci" if os.environ.get("CI") else "dev")
     digests.install()  # each test's digest computed once, not twice per test (same values)
+    constants.install()  # the examples drawn do not depend on which harness modules are loaded
     config.addinivalue_line("markers", "api(name): the API name a property judges")
     config.addinivalue_line("markers", "e2e: end-to-end training on real images (opt-in: --e2e)")
     config.addinivalue_line("markers", "slow: the full tier only (docs/maintainers.md, \"The two tiers\"); "
@@ -238,6 +239,8 @@ def pytest_sessionstart(session):
     if session.config.getoption("shard") and not batch.is_batch(session.config.getoption("impl")):
         raise pytest.UsageError("--shard K/N is for batch mode (--impl FOLDER or 'GLOB')")
     if batch.is_batch(session.config.getoption("impl")):  # a folder or a glob: harness/grade/batch/
+        if session.config.getoption("verdict_cache"):
+            raise pytest.UsageError("--verdict-cache is for one file: a grade is always a full run")
         batch.run(session)
         return
     config = session.config

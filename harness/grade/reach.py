@@ -13,8 +13,8 @@ Two things the digest cannot see:
 - a name whose reach keeps state between calls or reads the world (`afresh`): a
   `global` statement, a mutable module-level value, a mutable default, class-level
   state, an assignment into a module-level object, a file or path of its own, a module
-  outside SAFE_MODULES (os, time, ...), numpy's global RNG, torch's process-wide
-  settings, eval/exec/globals/getattr and the like. That name is judged every run.
+  outside SAFE_MODULES (os, time, ...), a generator seeded from the operating system,
+  torch's process-wide settings, eval/exec/globals/getattr and the like. That name is judged every run.
 """
 import ast
 import hashlib
@@ -36,6 +36,9 @@ UNSAFE_BUILTINS = frozenset({
 # Calls that take a path: allowed on a path the caller passed in (a local name), never on
 # a constant or a module-level one.
 PATH_CALLS = frozenset({"open", "save", "load"})
+# Called with no seed, these seed from the operating system (numpy's, torch's and Python's
+# global generators are seeded at the start of every property: harness/grade/plugin.py).
+OS_SEEDED = frozenset({"seed", "default_rng", "RandomState", "SeedSequence", "Random", "SystemRandom"})
 FINE_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "abstractmethod", "no_grad",
                              "inference_mode", "enable_grad", "setter", "getter", "deleter"})
 MUTABLE_NODES = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp, ast.Call)
@@ -242,8 +245,9 @@ class Source:
             path = node.args[at] if len(node.args) > at else None
             if not (isinstance(path, ast.Name) and path.id not in self.bindings):
                 return f"calls {'.'.join(chain)}() on a path of its own"
-        if module == "numpy" and "random" in chain[1:]:
-            return "uses numpy's global random generator"
+        if chain[-1] in OS_SEEDED and (module in ("numpy", "torch", "random") or chain == [chain[-1]]) and not (
+                node.args or node.keywords) or chain[-1] == "SystemRandom":
+            return f"calls {'.'.join(chain)}() with no seed: a seed from the operating system"
         if module == "torch" and len(chain) > 1 and (chain[1].startswith("set_") or chain[1] in (
                 "use_deterministic_algorithms", "backends", "hub")):
             return f"calls {'.'.join(chain)}(), which changes the process"

@@ -65,15 +65,8 @@ def _preload(root: str) -> None:
     from hypothesis.internal.entropy import deterministic_PRNG
     with deterministic_PRNG():
         pass
-    # Hypothesis's pytest plugin scans every loaded module of the checkout for constants at
-    # collection (a third of a forked run's collection time): scanned here once. The scan
-    # is incremental (modules already seen are skipped), so each fork adds only what it
-    # imports after this and ends with the same constants as a fresh run.
-    try:
-        from hypothesis.internal.conjecture.providers import _get_local_constants
-    except ImportError:  # another Hypothesis: each run scans, as before
-        return
-    _get_local_constants()
+    # Hypothesis's pool of local constants is kept empty in a grading run
+    # (harness/grade/constants.py): nothing to scan here.
 
 
 def _run(args, log: str) -> int:
