@@ -1,6 +1,7 @@
 """Wall and CPU seconds of `python -m harness check FILE` as a student re-runs it, warm, with
-the verdict cache (docs/students.md, "The verdict cache"): the file unchanged, and the
-first run after an edit of one function, for each function of the API in turn.
+the verdict cache (docs/students.md, "The verdict cache"): every function judged
+(--no-cache, the baseline), the file unchanged, and the first run after an edit of one
+function, for each function of the API in turn.
 
     sudo python benchmarks/check_cost.py [--runs 10] [FILE]
 
@@ -93,10 +94,10 @@ def main(argv=None) -> int:
     text = args.file.read_text()
     student.write_text(text)
 
-    def check():
+    def check(*options):
         cpu, start = group.cpu(), time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "harness", "check", str(student)], cwd=ROOT, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "harness", "check", str(student), *options], cwd=ROOT,
+                              env=env, capture_output=True, text=True)
         wall = time.monotonic() - start
         line = next((l for l in done.stdout.splitlines() if l.startswith("verdict cache:")), "")
         return wall, (group.cpu() - cpu if cpu is not None else None), done.returncode, line
@@ -108,6 +109,9 @@ def main(argv=None) -> int:
         results["unchanged"] = {"wall": statistics.median(u[0] for u in unchanged),
                                 "cpu": statistics.median(u[1] for u in unchanged) if group.usage else None,
                                 "line": unchanged[-1][3]}
+        full = [check("--no-cache") for _ in range(args.runs)]  # every function judged, warm: the baseline
+        results["full"] = {"wall": statistics.median(u[0] for u in full),
+                           "cpu": statistics.median(u[1] for u in full) if group.usage else None}
         per_name, n = {}, 0
         for name in NAMES:
             runs = []
@@ -128,6 +132,8 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         group.close()
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    print(f"every function judged (--no-cache): {fmt(results['full']['wall'])} s wall, "
+          f"{fmt(results['full']['cpu'])} CPU-s (median of {args.runs})")
     print(f"unchanged file: {fmt(results['unchanged']['wall'])} s wall, {fmt(results['unchanged']['cpu'])} CPU-s "
           f"(median of {args.runs})")
     for name, v in results["edited"].items():
