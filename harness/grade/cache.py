@@ -35,13 +35,13 @@ import hashlib
 import json
 import os
 import re
-import stat
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from harness.grade import reach
 from harness.grade.atomic import write_json
+from harness.grade.private import FolderRefused, private_folder
 
 DIR_ENV = "HARNESS_CACHE_DIR"
 MAX_FILES = 2000          # about 4 KiB each
@@ -64,13 +64,9 @@ def folder() -> Path:
         cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(cache_home, "lc-harness", "verdicts")
     try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
-        info = os.lstat(base)
-    except OSError as exc:
-        raise CacheOff(f"{base}: {exc.strerror}") from None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise CacheOff(f"{base} is not a folder of this user's closed to others")
-    return Path(base)
+        return private_folder(base)
+    except FolderRefused as exc:
+        raise CacheOff(str(exc)) from None
 
 
 def context_key(root: Path, sources, options: dict, env=None) -> str:

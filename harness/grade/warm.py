@@ -23,7 +23,6 @@ import os
 import select
 import signal
 import socket
-import stat
 import struct
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from harness.confine import locate
+from harness.grade.private import FolderRefused, private_folder
 
 ROOT = locate.root()  # the checkout, or where the harness is installed
 DIR_ENV = "HARNESS_WARM_DIR"        # where the servers' sockets and logs live
@@ -73,13 +73,9 @@ def state_dir() -> Path:
     base = os.environ.get(DIR_ENV) or os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp",
                                                   f"lc-harness-{os.getuid()}")
     try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
-        info = os.lstat(base)
-    except OSError as exc:
-        raise WarmUnavailable(f"{base}: {exc.strerror}") from None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise WarmUnavailable(f"{base} is not a folder of this user's closed to others")
-    return Path(base)
+        return private_folder(base)
+    except FolderRefused as exc:
+        raise WarmUnavailable(str(exc)) from None
 
 
 def key(env=None) -> str:
