@@ -87,10 +87,11 @@ def test_cached_runs_give_the_full_runs_reports(zoo_runs, tmp_path):
     each one-function zoo file's function put right, then made wrong again, 200 edits and
     more), checked after each edit with `python -m harness check`, which judges only what
     changed: its report equals a full run's, function by function, messages and repros
-    included. The full runs are the zoo's own batch reports (normalized to the student's
-    path) and, for the correct steps, one run with --no-cache."""
+    included; then every other zoo file (right ones, several functions wrong, --strict).
+    The full runs are the zoo's own batch reports (normalized to the student's path) and,
+    for the correct steps, one run with --no-cache per base."""
     steps = cache_edits.steps([p for p in WRONG if not header(p)["strict"]])  # --strict: a context of its own
-    if any(s.zoo not in zoo_runs for s in steps if s.zoo):
+    if any(p not in zoo_runs for p in FILES):
         pytest.skip("only part of the zoo was selected: the sequence is over the whole zoo")
     assert len(steps) >= 200, len(steps)
     env = cache_edits.student_env(tmp_path)
@@ -126,9 +127,21 @@ def test_cached_runs_give_the_full_runs_reports(zoo_runs, tmp_path):
                 assert not got["cache"]["judged"], (i, got["cache"])
             if step.zoo is not None:  # the wrong function is judged, the rest mostly reused
                 assert step.changed in got["cache"]["judged"] and got["cache"]["reused"], (i, step, got["cache"])
+        # Then every other zoo file, each after the last (edits of many functions at once;
+        # --strict where its header asks, a context of its own)
+        for path in [p for p in FILES if p not in {s.zoo for s in steps}]:
+            student.write_text(path.read_text())
+            done = cache_edits.check(student, tmp_path / "step.json", env, *(["--strict"] if header(path)["strict"] else []))
+            got = json.loads((tmp_path / "step.json").read_text())
+            stats["judged"] += len(got["cache"]["judged"])
+            stats["reused"] += len(got["cache"]["reused"])
+            want = cache_edits.normalized(zoo_runs[path].report, path, student)
+            mismatched += [f"{path.name}: {name}: cached {got['functions'][name]} != full {want[name]}"
+                           for name in want if got["functions"][name] != want[name]]
     finally:
         cache_edits.stop_server(env)
     seconds = sorted(stats["seconds"])
-    print(f"{len(steps)} edits: {stats['judged']} functions judged, {stats['reused']} reused; "
+    print(f"{len(steps)} one-function edits, then the zoo's {len(FILES) - len({s.zoo for s in steps} - {None})} "
+          f"other files: {stats['judged']} functions judged, {stats['reused']} reused; "
           f"median {seconds[len(seconds) // 2]:.2f} s a check")
     assert not mismatched, "\n".join(mismatched[:20])
