@@ -67,6 +67,7 @@ def test_module_level_code_makes_the_whole_file_uncacheable(tmp_path, code, why)
     ("    random.seed()\n    return x", "a seed from the operating system"),
     ("    torch.set_default_dtype(torch.float64)\n    return x", "changes the process"),
     ("    import os\n    return os.environ", "imports os"),
+    ("    import math, os\n    return os.environ", "imports os"),
     ("    return time.time()", "uses time"),
     ("    return eval('x')", "eval()"),
     ("    f.calls = 1\n    return x", "assigns into the module-level f"),

@@ -78,8 +78,9 @@ class Subject:
         return None
 
     def seed_next(self, seed: int) -> None:
-        """The submission's `random` and torch generators are seeded with `seed` before its
-        next request runs (each property starts from the same state, whatever ran before)."""
+        """The submission's `random` and torch generators (and numpy's, in the worker) are
+        seeded with `seed` before its next request runs (each property starts from the same
+        state, whatever ran before)."""
         self.reset_seed(seed)
 
     def close(self):

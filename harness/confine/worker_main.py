@@ -189,14 +189,10 @@ class Worker:
         op = req["op"]
         args = decode(req.get("args", {"__list__": []}), self.resolve)
         kwargs = decode(req.get("kwargs", {"__dict__": {}}), self.resolve)
-        if "seed_first" in req:  # the first request of a property (Subject.seed_next): numpy's
-            random.seed(req["seed_first"])  # global generator too, where the submission uses numpy
-            torch.manual_seed(req["seed_first"])
-            if "numpy" in sys.modules:
-                sys.modules["numpy"].random.seed(req["seed_first"] % 2**32)
-        if op == "reset_seed":
-            random.seed(req["seed"])
-            torch.manual_seed(req["seed"])
+        if "seed_first" in req:  # the first request of a property (Subject.seed_next)
+            _seed(req["seed_first"], numpy_too=True)
+        if op == "reset_seed":  # the course's reset_seed: Python's and torch's only
+            _seed(req["seed"], numpy_too=False)
             return {"ok": True, "value": None}
         if op == "echo":  # the cost of sending these arguments, to subtract from a timed call
             return {"ok": True, "value": None}
@@ -274,6 +270,13 @@ class Worker:
 
 
 _ABSENT = object()
+
+
+def _seed(seed: int, numpy_too: bool) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    if numpy_too and "numpy" in sys.modules:  # numpy's global generator, where the submission uses it
+        sys.modules["numpy"].random.seed(seed % 2**32)
 
 
 def _aliases(result, args):

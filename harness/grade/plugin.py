@@ -11,7 +11,6 @@ import os
 import random
 import signal
 import threading
-import time
 import zlib
 from pathlib import Path
 
@@ -326,10 +325,7 @@ def _keep_cached(config, session, exitstatus) -> None:
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
         return
-    worker_trouble = (getattr(subject, "dead", None) or getattr(subject, "hung", None)
-                      or (getattr(subject, "deadline", None) or float("inf")) <= time.monotonic()
-                      or getattr(subject, "used", 0.0) >= getattr(subject, "total_timeout", float("inf")))
-    if worker_trouble:
+    if subject.hung or subject.unavailable("a later call"):  # a worker hung, died, or its time ran out
         return
     for name in plan.judge:
         if name in plan.afresh or name in config.harness_cache_timed or config.harness_cache_due.get(name):

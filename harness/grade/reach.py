@@ -201,10 +201,11 @@ class Source:
         for node in ast.walk(top):
             if isinstance(node, ast.Global):
                 return "writes a module-level name (global)"
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                module = node.module or "" if isinstance(node, ast.ImportFrom) else node.names[0].name
-                if getattr(node, "level", 0) or module.split(".")[0] not in SAFE_MODULES or self._local_module(module):
-                    return f"imports {module or '.'}"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):  # every name of `import math, os`
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                for module in modules:
+                    if getattr(node, "level", 0) or module.split(".")[0] not in SAFE_MODULES or self._local_module(module):
+                        return f"imports {module or '.'}"
             if isinstance(node, ast.ClassDef):
                 for stmt in node.body:
                     if not (isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Pass))
