@@ -8,8 +8,10 @@ import ast
 import collections
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
@@ -72,19 +74,24 @@ def normalized(report: dict, graded_at: Path, step_file: Path) -> dict:
 
 
 def check(path: Path, report: Path, env: dict, *options: str) -> subprocess.CompletedProcess:
-    """`python -m harness check PATH --report REPORT OPTIONS` as a student runs it."""
-    return subprocess.run([sys.executable, "-m", "harness", "check", str(path), "--report", str(report), *options],
+    """`python -m harness check PATH --report REPORT OPTIONS` as a student runs it: warm (a
+    run that fell back to a fresh process fails here: it would judge alike, at 5 s a run)."""
+    done = subprocess.run([sys.executable, "-m", "harness", "check", str(path), "--report", str(report), *options],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert "grading in a fresh process" not in done.stderr, done.stderr[-2000:]
+    return done
 
 
 def student_env(folder: Path) -> dict:
-    """A student's environment: their own warm server's folder and cache, no CI."""
-    for sub in ("warm", "cache"):
-        (folder / sub).mkdir(mode=0o700, exist_ok=True)
+    """A student's environment: their own warm server's folder and cache, no CI. The
+    server's folder is a short one under /tmp, as tests/test_warm.py's: a socket's address
+    holds 107 bytes, which a pytest tmp_path under a CI's TMPDIR can pass."""
+    (folder / "cache").mkdir(mode=0o700, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    return dict(env, HARNESS_WARM_DIR=str(folder / "warm"), HARNESS_CACHE_DIR=str(folder / "cache"),
-                HARNESS_WARM_IDLE="120", PYTHONPATH=str(ROOT))
+    return dict(env, HARNESS_WARM_DIR=tempfile.mkdtemp(prefix="lc-cache-test-", dir="/tmp"),
+                HARNESS_CACHE_DIR=str(folder / "cache"), HARNESS_WARM_IDLE="120", PYTHONPATH=str(ROOT))
 
 
 def stop_server(env: dict) -> None:
     subprocess.run([sys.executable, "-m", "harness", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60)
+    shutil.rmtree(env["HARNESS_WARM_DIR"], ignore_errors=True)
