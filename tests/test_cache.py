@@ -155,3 +155,22 @@ def test_a_grade_never_uses_the_cache(tmp_path, student):
 def test_a_random_profile_judges_everything_and_says_why(tmp_path, student):
     done, report, line = run(SHIPPED, tmp_path / "r.json", student, "--hypothesis-profile=dev")
     assert line and "off (the dev profile draws new examples each run)" in line and "cache" not in report
+
+
+def test_a_stored_outcome_of_another_shape_is_read_as_none(tmp_path):
+    from harness.grade.cache import VerdictCache
+    path = tmp_path / "linear_classifier.py"
+    shutil.copy(SHIPPED, path)
+    store = tmp_path / "store"
+    store.mkdir()
+    cache = VerdictCache(path, "context", store)
+    good = {"status": "pass", "messages": ["note: x"], "judged": 3, "repro": None, "mistakes": []}
+    cache.keep("svm_get_search_params", ["svm_get_search_params"], good)
+    assert cache.plan(["svm_get_search_params"]).reused == {"svm_get_search_params": good}
+    assert VerdictCache(path, "another context", store).plan(["svm_get_search_params"]).judge
+    (stored,) = store.glob("*.json")
+    for bad in ({"messages": [1]}, {"mistakes": [None]}, {"status": "passed"}, {"judged": "3"}):
+        variant = json.loads(stored.read_text())[0]
+        variant["outcome"] = {**good, **bad}
+        stored.write_text(json.dumps([variant]))
+        assert cache.plan(["svm_get_search_params"]).judge == ["svm_get_search_params"], bad

@@ -69,20 +69,17 @@ def folder() -> Path:
         raise CacheOff(str(exc)) from None
 
 
-def context_key(root: Path, sources, options: dict, env=None) -> str:
-    """Everything besides the file that a verdict depends on."""
+def context_key(root: Path, files, options: dict, env=None) -> str:
+    """Everything besides the file that a verdict depends on (`files`: the harness's,
+    the properties' and the oracles' sources, under `root`)."""
     import hypothesis
     import numpy
     import pytest
     import torch
     env = os.environ if env is None else env
     h = hashlib.sha256()
-    for source in sources:
-        top = root / source
-        files = [top] if top.is_file() else sorted(p for p in top.rglob("*")
-                                                   if p.suffix in (".py", ".toml", ".json") and p.is_file())
-        for path in files:
-            h.update(f"{path.relative_to(root)}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+    for path in files:
+        h.update(f"{path.relative_to(root)}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
     versions = [sys.version, torch.__version__, hypothesis.__version__, pytest.__version__, numpy.__version__]
     device = [torch.cuda.is_available(), torch.cuda.device_count() if torch.cuda.is_available() else 0]
     keyed = sorted((k, v) for k, v in env.items() if k in KEYED_ENV or k.startswith(KEYED_ENV_PREFIXES))
@@ -141,7 +138,8 @@ class VerdictCache:
             return None
         touched, outcome = variant.get("touched"), variant.get("outcome")
         if not (isinstance(touched, list) and all(isinstance(t, str) for t in touched) and isinstance(outcome, dict)
-                and all(isinstance(outcome.get(k), t) for k, t in OUTCOME_FIELDS.items())):
+                and all(isinstance(outcome.get(k), t) for k, t in OUTCOME_FIELDS.items())
+                and all(isinstance(m, str) for m in outcome["messages"] + outcome["mistakes"])):
             return None
         if outcome["status"] not in STATUSES:
             return None

@@ -283,7 +283,7 @@ def _plan_cache(config, impl, isolation: str) -> None:
         return
     from hypothesis import settings as current
     from harness.grade import cache
-    from harness.grade.warm import SOURCES
+    from harness.grade.warm import source_files
     from harness.confine.subject import check_file
     from harness.api import NAMES
     why = None
@@ -304,7 +304,7 @@ def _plan_cache(config, impl, isolation: str) -> None:
             "call_timeout", "total_timeout", "function_budget", "disk_limit", "process_limit",
             "submission_budget", "sandbox_uid")}
         options.update(policy=_policy(config), isolation=isolation, settings=repr(current()))
-        context = cache.context_key(locate.root(), SOURCES, options)
+        context = cache.context_key(locate.root(), source_files(locate.root()), options)
         config.harness_cache = cache.VerdictCache(path, context, cache.folder())
         config.harness_cache_plan = config.harness_cache.plan(NAMES)
     except (cache.CacheOff, SyntaxError, ValueError, OSError, HarnessInputError) as exc:

@@ -78,17 +78,25 @@ def state_dir() -> Path:
         raise WarmUnavailable(str(exc)) from None
 
 
+def source_files(root: Path) -> List[Path]:
+    """The files of SOURCES that the grading reads (code, the catalogue, the shipped
+    counters), in a fixed order: the server's key here, the verdict cache's context."""
+    files = []
+    for source in SOURCES:
+        top = root / source
+        files += [top] if top.is_file() else sorted(p for p in top.rglob("*")
+                                                    if p.suffix in (".py", ".toml", ".json") and p.is_file())
+    return files
+
+
 def key(env=None) -> str:
     """The server this run may use: this Python, this checkout's sources (paths, sizes,
     modification times) and the environment its modules read at import."""
     env = os.environ if env is None else env
     digest = hashlib.sha256(f"{sys.executable}\0{ROOT}\0".encode())
-    for source in SOURCES:
-        top = ROOT / source
-        files = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.suffix in (".py", ".toml"))
-        for path in files:
-            info = path.stat()
-            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    for path in source_files(ROOT):
+        info = path.stat()
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     for name in sorted(env):
         if name in KEYED_ENV or name.startswith(KEYED_ENV_PREFIXES):
             digest.update(f"{name}={env[name]}\0".encode())
